@@ -1,0 +1,8 @@
+use super::Context;
+
+#[derive(clap::Args)]
+pub struct Args {}
+
+pub fn run(_ctx: &Context, _args: Args) -> anyhow::Result<()> {
+    anyhow::bail!("'medkit evaluate' is not implemented yet")
+}

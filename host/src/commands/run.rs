@@ -1,0 +1,15 @@
+use super::Context;
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Pipeline file (TOML).
+    pub config: PathBuf,
+    /// Override a key: `--set train.trainer.learning_rate=1e-4` (value parsed as TOML, else string).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+}
+
+pub fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
+    crate::pipeline::run_file(ctx, &args.config, &args.set)
+}

@@ -1,0 +1,1 @@
+//! Corpus I/O: medkit JSONL, BRAT, CoNLL; overlap filtering; sentence splitting.

@@ -1,0 +1,7 @@
+//! medkit-rs host runtime: plugin loading, corpus I/O, TOML pipelines, the trainer loop.
+
+pub mod commands;
+pub mod corpus;
+pub mod pipeline;
+pub mod plugins;
+pub mod trainer;

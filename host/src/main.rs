@@ -1,0 +1,57 @@
+use clap::{Parser, Subcommand};
+use medkit_host::commands;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// medkit-rs: clinical NER with HuggingFace token-classification models, as plugins.
+#[derive(Parser)]
+#[command(name = "medkit", version, about)]
+struct Cli {
+    /// Extra plugin directory (repeatable); searched before MEDKIT_PLUGIN_PATH.
+    #[arg(long = "plugin-dir", global = true)]
+    plugin_dirs: Vec<PathBuf>,
+    /// Log level (error, warn, info, debug, trace); RUST_LOG overrides it.
+    #[arg(long, global = true, default_value = "info")]
+    log_level: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List plugin files, their versions and operations.
+    Plugins(commands::plugins::Args),
+    /// Convert a corpus between medkit JSONL, BRAT and CoNLL.
+    Convert(commands::convert::Args),
+    /// Run a TOML pipeline (corpus, train, evaluate, annotate stages).
+    Run(commands::run::Args),
+    /// seqeval's classification_report over sequence pairs (JSONL).
+    Seqeval(commands::seqeval::Args),
+    /// Evaluate predicted entities against reference documents (seqeval on tags).
+    Evaluate(commands::evaluate::Args),
+    /// Annotate documents with a token-classification model.
+    Annotate(commands::annotate::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    medkit_host::plugins::init_logging(&cli.log_level);
+    let ctx = commands::Context {
+        plugin_dirs: cli.plugin_dirs,
+    };
+    let result = match cli.command {
+        Command::Plugins(a) => commands::plugins::run(&ctx, a),
+        Command::Convert(a) => commands::convert::run(&ctx, a),
+        Command::Run(a) => commands::run::run(&ctx, a),
+        Command::Seqeval(a) => commands::seqeval::run(&ctx, a),
+        Command::Evaluate(a) => commands::evaluate::run(&ctx, a),
+        Command::Annotate(a) => commands::annotate::run(&ctx, a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! The set of loaded plugins and their operations, keyed by (kind, name).
+
+use super::loader::{library_files, load_file, LoadError, LoadedPlugin};
+use abi_stable::std_types::RStr;
+use anyhow::{anyhow, Context as _};
+use medkit_sdk::{Operation, OperationKind};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Every plugin found on the search path, the files that failed, and the operation index.
+#[derive(Default)]
+pub struct PluginSet {
+    pub plugins: Vec<LoadedPlugin>,
+    pub errors: Vec<LoadError>,
+    index: BTreeMap<(OperationKind, String), usize>,
+}
+
+impl PluginSet {
+    /// Loads every library in `dirs`. A broken file is recorded in `errors` (and logged) and does
+    /// not stop the others. A directory that does not exist is skipped silently unless `strict`.
+    pub fn load(dirs: &[PathBuf]) -> Self {
+        let mut set = PluginSet::default();
+        let mut seen = Vec::new();
+        for dir in dirs {
+            let files = match library_files(dir) {
+                Ok(f) => f,
+                Err(message) => {
+                    if dir.exists() {
+                        set.push_error(dir, message);
+                    }
+                    continue;
+                }
+            };
+            for file in files {
+                let key = file.canonicalize().unwrap_or_else(|_| file.clone());
+                if seen.contains(&key) {
+                    continue;
+                }
+                seen.push(key);
+                set.load_one(&file);
+            }
+        }
+        set
+    }
+
+    fn push_error(&mut self, path: &Path, message: String) {
+        let err = LoadError {
+            path: path.to_path_buf(),
+            message,
+        };
+        log::warn!("plugin {err}");
+        self.errors.push(err);
+    }
+
+    fn load_one(&mut self, file: &Path) {
+        let plugin = match load_file(file) {
+            Ok(p) => p,
+            Err(message) => return self.push_error(file, message),
+        };
+        let idx = self.plugins.len();
+        for op in plugin.info.operations.iter() {
+            let key = (op.kind, op.name.to_string());
+            if let Some(&other) = self.index.get(&key) {
+                let msg = format!(
+                    "duplicate {} operation '{}': already provided by {}; this one is ignored",
+                    op.kind.as_str(),
+                    op.name,
+                    self.plugins[other].path.display()
+                );
+                self.push_error(file, msg);
+            } else {
+                self.index.insert(key, idx);
+            }
+        }
+        self.plugins.push(plugin);
+    }
+
+    /// Names of the operations of `kind`, sorted.
+    pub fn names(&self, kind: OperationKind) -> Vec<String> {
+        self.index
+            .keys()
+            .filter(|(k, _)| *k == kind)
+            .map(|(_, n)| n.clone())
+            .collect()
+    }
+
+    /// The plugin providing operation (`kind`, `name`).
+    pub fn provider(&self, kind: OperationKind, name: &str) -> Option<&LoadedPlugin> {
+        self.index
+            .get(&(kind, name.to_string()))
+            .map(|&i| &self.plugins[i])
+    }
+
+    /// Builds operation (`kind`, `name`) from its config (a JSON object).
+    pub fn create(
+        &self,
+        kind: OperationKind,
+        name: &str,
+        config: &serde_json::Value,
+    ) -> anyhow::Result<Operation> {
+        let plugin = self.provider(kind, name).ok_or_else(|| {
+            let available = self.names(kind);
+            let mut msg = format!(
+                "no {} operation named '{name}' in the loaded plugins",
+                kind.as_str()
+            );
+            if available.is_empty() {
+                msg.push_str(&format!(
+                    "; no plugin provides any {} operation",
+                    kind.as_str()
+                ));
+            } else {
+                msg.push_str(&format!("; available: {}", available.join(", ")));
+            }
+            if !self.errors.is_empty() {
+                msg.push_str(&format!(
+                    " ({} plugin file(s) failed to load, see warnings)",
+                    self.errors.len()
+                ));
+            }
+            anyhow!(msg)
+        })?;
+        let config_text = serde_json::to_string(config)?;
+        let op = (plugin.module.create())(kind, RStr::from_str(name), RStr::from_str(&config_text))
+            .into_result()
+            .map_err(|e| anyhow!("{e}"))
+            .with_context(|| {
+                format!(
+                    "creating {} operation '{name}' (plugin {})",
+                    kind.as_str(),
+                    plugin.path.display()
+                )
+            })?;
+        Ok(op)
+    }
+}

@@ -1,0 +1,3 @@
+//! Trainer callbacks: default printer, JSONL history, plots
+
+medkit_sdk::export_plugin!();

@@ -1,0 +1,3 @@
+//! Tagging-scheme converters (IOB2, BILOU, …) as medkit-rs operations
+
+medkit_sdk::export_plugin!();

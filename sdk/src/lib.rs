@@ -1,0 +1,25 @@
+//! medkit-rs SDK: the only crate a plugin author depends on.
+//!
+//! - [`data`]: medkit's text model as ABI-stable plain data (character offsets, never bytes).
+//! - [`ops`]: the operation interfaces a plugin implements (plain Rust traits) and their ABI twins.
+//! - [`plugin`]: registration (`register_operation!`), the root module (`export_plugin!`) and the
+//!   log bridge.
+//!
+//! Only plain data crosses the ABI. Every ABI entry point catches panics and returns an error value.
+
+pub mod data;
+mod guard;
+pub mod ops;
+pub mod plugin;
+
+pub use abi_stable;
+pub use inventory;
+pub use log;
+pub use serde_json;
+
+pub use data::*;
+pub use ops::*;
+pub use plugin::*;
+
+/// The SDK version a plugin was built against; the host refuses semver-incompatible ones.
+pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");

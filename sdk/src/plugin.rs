@@ -1,0 +1,279 @@
+//! Registration inside a plugin, the plugin's root module, and the log bridge.
+//!
+//! ```ignore
+//! medkit_sdk::register_operation! {
+//!     kind: metrics, name: "my-metric", description: "…", config_example: "",
+//!     create: |config_json: &str| MyMetric::from_config(config_json),
+//! }
+//! medkit_sdk::export_plugin!();
+//! ```
+
+use crate::guard::guard;
+use crate::ops::{Operation, OperationKind};
+use abi_stable::{
+    declare_root_module_statics,
+    library::RootModule,
+    package_version_strings,
+    sabi_types::VersionStrings,
+    std_types::{RResult, RStr, RString, RVec},
+    StableAbi,
+};
+
+/// One operation a plugin offers. Submitted with `inventory` by `register_operation!`.
+pub struct Registration {
+    /// The registering crate, so that a plugin linking another plugin's rlib exports only its own.
+    pub crate_name: &'static str,
+    pub version: &'static str,
+    pub kind: OperationKind,
+    pub name: &'static str,
+    pub description: &'static str,
+    /// A TOML fragment showing the operation's config keys.
+    pub config_example: &'static str,
+    /// Builds the operation from its config, a JSON object.
+    pub create: fn(&str) -> Result<Operation, String>,
+}
+
+inventory::collect!(Registration);
+
+/// This plugin's registrations (those of `crate_name`), sorted by kind then name.
+pub fn registrations(crate_name: &str) -> Vec<&'static Registration> {
+    let mut v: Vec<_> = inventory::iter::<Registration>
+        .into_iter()
+        .filter(|r| r.crate_name == crate_name)
+        .collect();
+    v.sort_by(|a, b| (a.kind, a.name).cmp(&(b.kind, b.name)));
+    v
+}
+
+/// Describes one operation across the ABI.
+#[repr(C)]
+#[derive(StableAbi, Clone, Debug)]
+pub struct OperationInfo {
+    pub name: RString,
+    pub kind: OperationKind,
+    pub version: RString,
+    pub description: RString,
+    pub config_example: RString,
+}
+
+/// Describes a plugin across the ABI.
+#[repr(C)]
+#[derive(StableAbi, Clone, Debug)]
+pub struct PluginInfo {
+    pub name: RString,
+    pub version: RString,
+    pub sdk_version: RString,
+    pub operations: RVec<OperationInfo>,
+}
+
+/// Receives the plugin's `log` records in the host. The function must not unwind.
+#[repr(C)]
+#[derive(StableAbi, Clone, Copy)]
+pub struct LogSink {
+    pub func: extern "C" fn(level: u8, target: RStr<'_>, message: RStr<'_>),
+}
+
+/// The root module every plugin exports (via `export_plugin!`).
+#[repr(C)]
+#[derive(StableAbi)]
+#[sabi(kind(Prefix(prefix_ref = PluginModRef)))]
+#[sabi(missing_field(panic))]
+pub struct PluginMod {
+    pub describe: extern "C" fn() -> RResult<PluginInfo, RString>,
+    /// Routes the plugin's `log` records to the host; `max_level` as `log::LevelFilter as u8`.
+    pub set_log_sink: extern "C" fn(sink: LogSink, max_level: u8),
+    #[sabi(last_prefix_field)]
+    pub create: extern "C" fn(
+        kind: OperationKind,
+        name: RStr<'_>,
+        config_json: RStr<'_>,
+    ) -> RResult<Operation, RString>,
+}
+
+impl RootModule for PluginModRef {
+    declare_root_module_statics! {PluginModRef}
+    const BASE_NAME: &'static str = "medkit_plugin";
+    const NAME: &'static str = "medkit_plugin";
+    const VERSION_STRINGS: VersionStrings = package_version_strings!();
+}
+
+#[doc(hidden)]
+pub fn describe_impl(
+    crate_name: &'static str,
+    version: &'static str,
+) -> RResult<PluginInfo, RString> {
+    guard(|| {
+        let operations = registrations(crate_name)
+            .into_iter()
+            .map(|r| OperationInfo {
+                name: r.name.into(),
+                kind: r.kind,
+                version: r.version.into(),
+                description: r.description.into(),
+                config_example: r.config_example.into(),
+            })
+            .collect();
+        Ok(PluginInfo {
+            name: crate_name.into(),
+            version: version.into(),
+            sdk_version: crate::SDK_VERSION.into(),
+            operations,
+        })
+    })
+}
+
+#[doc(hidden)]
+pub fn create_impl(
+    crate_name: &'static str,
+    kind: OperationKind,
+    name: RStr<'_>,
+    config_json: RStr<'_>,
+) -> RResult<Operation, RString> {
+    guard(|| {
+        let reg = registrations(crate_name)
+            .into_iter()
+            .find(|r| r.kind == kind && r.name == name.as_str())
+            .ok_or_else(|| format!("no {} operation named '{}'", kind.as_str(), name))?;
+        (reg.create)(config_json.as_str())
+    })
+}
+
+struct Bridge;
+static SINK: std::sync::OnceLock<LogSink> = std::sync::OnceLock::new();
+
+impl log::Log for Bridge {
+    fn enabled(&self, metadata: &log::Metadata) -> bool {
+        metadata.level() <= log::max_level()
+    }
+    fn log(&self, record: &log::Record) {
+        if let (true, Some(sink)) = (self.enabled(record.metadata()), SINK.get()) {
+            let message = record.args().to_string();
+            (sink.func)(
+                record.level() as u8,
+                RStr::from_str(record.target()),
+                RStr::from_str(&message),
+            );
+        }
+    }
+    fn flush(&self) {}
+}
+
+#[doc(hidden)]
+pub fn set_log_sink_impl(sink: LogSink, max_level: u8) {
+    let _ = std::panic::catch_unwind(|| {
+        let _ = SINK.set(sink);
+        let _ = log::set_logger(&Bridge);
+        log::set_max_level(match max_level {
+            0 => log::LevelFilter::Off,
+            1 => log::LevelFilter::Error,
+            2 => log::LevelFilter::Warn,
+            3 => log::LevelFilter::Info,
+            4 => log::LevelFilter::Debug,
+            _ => log::LevelFilter::Trace,
+        });
+    });
+}
+
+/// Registers an operation of this crate. `kind` is one of `ner`, `tagging_scheme`, `metrics`,
+/// `callback`, `trainable`; `create` takes the config (a JSON object as `&str`) and returns
+/// `Result<impl TheKindsTrait, String>`.
+#[macro_export]
+macro_rules! register_operation {
+    (kind: $kind:ident, name: $name:expr, description: $desc:expr, config_example: $ex:expr, create: $create:expr $(,)?) => {
+        const _: () = {
+            fn __medkit_create(
+                config_json: &str,
+            ) -> ::std::result::Result<$crate::Operation, ::std::string::String> {
+                let op = ($create)(config_json)?;
+                Ok($crate::Operation::$kind(op))
+            }
+            $crate::inventory::submit! {
+                $crate::Registration {
+                    crate_name: env!("CARGO_PKG_NAME"),
+                    version: env!("CARGO_PKG_VERSION"),
+                    kind: $crate::__kind!($kind),
+                    name: $name,
+                    description: $desc,
+                    config_example: $ex,
+                    create: __medkit_create,
+                }
+            }
+        };
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __kind {
+    (ner) => {
+        $crate::OperationKind::Ner
+    };
+    (tagging_scheme) => {
+        $crate::OperationKind::TaggingScheme
+    };
+    (metrics) => {
+        $crate::OperationKind::Metrics
+    };
+    (callback) => {
+        $crate::OperationKind::Callback
+    };
+    (trainable) => {
+        $crate::OperationKind::Trainable
+    };
+}
+
+/// Exports this crate's root module; put it once in the plugin's `lib.rs`.
+/// Equivalent to abi_stable's `#[export_root_module]`, spelled through this crate so that a
+/// plugin depends on the SDK alone.
+#[macro_export]
+macro_rules! export_plugin {
+    () => {
+        #[doc(hidden)]
+        pub mod __medkit_plugin_root {
+            use $crate::abi_stable::std_types::{RResult, RStr, RString};
+            use $crate::abi_stable::prefix_type::PrefixTypeTrait;
+
+            extern "C" fn describe() -> RResult<$crate::PluginInfo, RString> {
+                $crate::plugin::describe_impl(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
+            }
+            extern "C" fn set_log_sink(sink: $crate::LogSink, max_level: u8) {
+                $crate::plugin::set_log_sink_impl(sink, max_level)
+            }
+            extern "C" fn create(
+                kind: $crate::OperationKind,
+                name: RStr<'_>,
+                config_json: RStr<'_>,
+            ) -> RResult<$crate::Operation, RString> {
+                $crate::plugin::create_impl(env!("CARGO_PKG_NAME"), kind, name, config_json)
+            }
+            pub fn root_module() -> $crate::PluginModRef {
+                $crate::PluginMod { describe, set_log_sink, create }.leak_into_prefix()
+            }
+
+            // What `#[export_root_module]` expands to (abi_stable 0.11).
+            #[no_mangle]
+            pub static _1as_0lib_1header_0root_bmodule_bloader: $crate::abi_stable::library::LibHeader = {
+                pub extern "C" fn erased() -> $crate::abi_stable::library::RootModuleResult {
+                    $crate::abi_stable::library::__call_root_module_loader(root_module)
+                }
+                unsafe {
+                    $crate::abi_stable::library::LibHeader::from_constructor::<$crate::PluginModRef>(
+                        erased,
+                        $crate::abi_stable::library::CheckTypeLayout::Yes,
+                    )
+                }
+            };
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn loader_symbol_name_matches_abi_stable() {
+        assert_eq!(
+            abi_stable::library::ROOT_MODULE_LOADER_NAME,
+            "_1as_0lib_1header_0root_bmodule_bloader"
+        );
+    }
+}
