@@ -54,6 +54,11 @@ impl OperationKind {
 /// Segments in, entities out (spans in document coordinates), as medkit's NEROperation.
 pub trait NerOperation: Send + 'static {
     fn run(&mut self, segments: Vec<Segment>) -> OpResult<Vec<Segment>>;
+    /// Entities of each segment, in input order. The default runs one segment at a time;
+    /// override it to batch across segments (the host calls this one).
+    fn run_batch(&mut self, segments: Vec<Segment>) -> OpResult<Vec<Vec<Segment>>> {
+        segments.into_iter().map(|s| self.run(vec![s])).collect()
+    }
 }
 
 /// A tagging scheme (IOB2, BILOU, …).
@@ -149,8 +154,9 @@ pub trait Trainable: Send + 'static {
 
 #[sabi_trait]
 pub trait AbiNer: Send {
-    #[sabi(last_prefix_field)]
     fn run(&mut self, segments: RVec<Segment>) -> RResult<RVec<Segment>, RString>;
+    #[sabi(last_prefix_field)]
+    fn run_batch(&mut self, segments: RVec<Segment>) -> RResult<RVec<RVec<Segment>>, RString>;
 }
 
 #[sabi_trait]
@@ -289,6 +295,13 @@ fn nested(v: RVec<RVec<i64>>) -> Vec<Vec<i64>> {
 impl<T: NerOperation> AbiNer for Guarded<T> {
     fn run(&mut self, segments: RVec<Segment>) -> AbiResult<RVec<Segment>> {
         guard(|| self.0.run(segments.into_vec()).map(RVec::from))
+    }
+    fn run_batch(&mut self, segments: RVec<Segment>) -> AbiResult<RVec<RVec<Segment>>> {
+        guard(|| {
+            self.0
+                .run_batch(segments.into_vec())
+                .map(|v| v.into_iter().map(RVec::from).collect())
+        })
     }
 }
 
