@@ -1,0 +1,109 @@
+//! medkit's TrainerConfig, plus the seed's `log_step_interval` and an optional lr scheduler.
+
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TrainerConfig {
+    /// Where checkpoints and history.json go.
+    pub output_dir: PathBuf,
+    #[serde(default = "defaults::learning_rate")]
+    pub learning_rate: f64,
+    #[serde(default = "defaults::nb_training_epochs")]
+    pub nb_training_epochs: u32,
+    /// Threads that preprocess documents ahead of the training loop (0 = inline).
+    #[serde(default)]
+    pub dataloader_nb_workers: u32,
+    #[serde(default = "defaults::one")]
+    pub batch_size: usize,
+    #[serde(default)]
+    pub seed: Option<u64>,
+    #[serde(default = "defaults::one")]
+    pub gradient_accumulation_steps: usize,
+    #[serde(default)]
+    pub do_metrics_in_training: bool,
+    #[serde(default = "defaults::loss")]
+    pub metric_to_track_lr: String,
+    /// Save every N epochs (and always at the last); 0 = only the last.
+    #[serde(default = "defaults::one_u32")]
+    pub checkpoint_period: u32,
+    #[serde(default = "defaults::loss")]
+    pub checkpoint_metric: String,
+    #[serde(default = "defaults::yes")]
+    pub minimize_checkpoint_metric: bool,
+    /// Log the running train loss every N steps (when no progress bar is shown).
+    #[serde(default)]
+    pub log_step_interval: Option<u64>,
+    /// `none` (medkit's default), `linear` (warmup then linear decay) or `plateau`.
+    #[serde(default)]
+    pub lr_scheduler: LrSchedulerKind,
+    /// Fraction of the optimizer steps spent warming up (`linear`).
+    #[serde(default)]
+    pub warmup_ratio: f64,
+    /// `plateau`: factor applied to the lr, and epochs without improvement before applying it.
+    #[serde(default = "defaults::plateau_factor")]
+    pub plateau_factor: f64,
+    #[serde(default)]
+    pub plateau_patience: u32,
+    /// Allow writing into an output_dir that already holds checkpoints.
+    #[serde(default)]
+    pub overwrite_output_dir: bool,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LrSchedulerKind {
+    #[default]
+    None,
+    Linear,
+    Plateau,
+}
+
+mod defaults {
+    pub fn learning_rate() -> f64 {
+        1e-5
+    }
+    pub fn nb_training_epochs() -> u32 {
+        3
+    }
+    pub fn one() -> usize {
+        1
+    }
+    pub fn one_u32() -> u32 {
+        1
+    }
+    pub fn loss() -> String {
+        "loss".into()
+    }
+    pub fn yes() -> bool {
+        true
+    }
+    pub fn plateau_factor() -> f64 {
+        0.1
+    }
+}
+
+impl TrainerConfig {
+    /// Checks values serde cannot; errors name the key.
+    pub fn validate(&self) -> Result<(), String> {
+        let positive = [
+            ("batch_size", self.batch_size as f64),
+            ("gradient_accumulation_steps", self.gradient_accumulation_steps as f64),
+            ("nb_training_epochs", self.nb_training_epochs as f64),
+            ("learning_rate", self.learning_rate),
+        ];
+        for (key, v) in positive {
+            if !(v > 0.0) || !v.is_finite() {
+                return Err(format!("trainer.{key} must be > 0 (got {v})"));
+            }
+        }
+        if !(0.0..1.0).contains(&self.warmup_ratio) {
+            return Err(format!("trainer.warmup_ratio must be in [0, 1) (got {})", self.warmup_ratio));
+        }
+        if self.log_step_interval == Some(0) {
+            return Err("trainer.log_step_interval must be > 0".into());
+        }
+        Ok(())
+    }
+}

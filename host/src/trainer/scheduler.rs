@@ -1,0 +1,78 @@
+//! Learning-rate schedules applied by the trainer through `Trainable::set_learning_rate`.
+
+use super::config::{LrSchedulerKind, TrainerConfig};
+
+pub struct LrScheduler {
+    kind: LrSchedulerKind,
+    base_lr: f64,
+    lr: f64,
+    total_steps: u64,
+    warmup_steps: u64,
+    factor: f64,
+    patience: u32,
+    minimize: bool,
+    best: Option<f64>,
+    bad_epochs: u32,
+}
+
+impl LrScheduler {
+    pub fn new(config: &TrainerConfig, optimizer_steps_per_epoch: u64) -> Self {
+        let total_steps = optimizer_steps_per_epoch * config.nb_training_epochs as u64;
+        Self {
+            kind: config.lr_scheduler,
+            base_lr: config.learning_rate,
+            lr: config.learning_rate,
+            total_steps,
+            warmup_steps: (total_steps as f64 * config.warmup_ratio).round() as u64,
+            factor: config.plateau_factor,
+            patience: config.plateau_patience,
+            // The tracked metric is minimised when it is a loss, as ReduceLROnPlateau(mode="min").
+            minimize: config.metric_to_track_lr.ends_with("loss"),
+            best: None,
+            bad_epochs: 0,
+        }
+    }
+
+    pub fn lr(&self) -> f64 {
+        self.lr
+    }
+
+    /// The lr for optimizer step `step` (0-based), for per-step schedules; None when unchanged.
+    pub fn on_optimizer_step(&mut self, step: u64) -> Option<f64> {
+        if self.kind != LrSchedulerKind::Linear {
+            return None;
+        }
+        let s = step + 1;
+        let lr = if s < self.warmup_steps {
+            self.base_lr * s as f64 / self.warmup_steps.max(1) as f64
+        } else {
+            let rest = self.total_steps.saturating_sub(self.warmup_steps).max(1);
+            self.base_lr * (self.total_steps.saturating_sub(s)) as f64 / rest as f64
+        };
+        self.lr = lr;
+        Some(lr)
+    }
+
+    /// ReduceLROnPlateau on the tracked eval metric; None when the lr is unchanged.
+    pub fn on_epoch_end(&mut self, metric: f64) -> Option<f64> {
+        if self.kind != LrSchedulerKind::Plateau {
+            return None;
+        }
+        let improved = match self.best {
+            None => true,
+            Some(b) => (self.minimize && metric < b) || (!self.minimize && metric > b),
+        };
+        if improved {
+            self.best = Some(metric);
+            self.bad_epochs = 0;
+            return None;
+        }
+        self.bad_epochs += 1;
+        if self.bad_epochs > self.patience {
+            self.bad_epochs = 0;
+            self.lr *= self.factor;
+            return Some(self.lr);
+        }
+        None
+    }
+}
