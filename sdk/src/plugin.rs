@@ -161,6 +161,9 @@ impl log::Log for Bridge {
 #[doc(hidden)]
 pub fn set_log_sink_impl(sink: LogSink, max_level: u8) {
     let _ = std::panic::catch_unwind(|| {
+        // This plugin's own std: route its panic messages to the log (guard() already returns
+        // them as errors) instead of printing them on the user's terminal.
+        std::panic::set_hook(Box::new(|info| log::debug!("plugin panic: {info}")));
         let _ = SINK.set(sink);
         let _ = log::set_logger(&Bridge);
         log::set_max_level(match max_level {

@@ -102,11 +102,44 @@ fn describe_error(e: &LibraryError) -> String {
              {expected_version} (rebuild the plugin against SDK {expected_version})"
         ),
         LibraryError::AbiInstability(err) => format!(
-            "ABI layout mismatch with this host's medkit-sdk {} (rebuild the plugin): {err}",
-            PluginModRef::VERSION_STRINGS.version
+            "ABI layout mismatch with this host's medkit-sdk {} (rebuild the plugin against it): {}",
+            PluginModRef::VERSION_STRINGS.version,
+            summarize_layout_error(&err.to_string())
         ),
         LibraryError::RootModule { err, .. } => format!("plugin root module failed: {err}"),
         other => format!("cannot load plugin: {other}"),
+    }
+}
+
+/// abi_stable's layout report runs to thousands of lines; keep its distinct `Error:` verdicts.
+fn summarize_layout_error(report: &str) -> String {
+    let lines: Vec<&str> = report.lines().map(str::trim).collect();
+    let mut out: Vec<String> = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        let Some(what) = l.strip_prefix("Error:") else {
+            continue;
+        };
+        let detail: Vec<&str> = lines[i + 1..]
+            .iter()
+            .take_while(|x| !x.is_empty() && !x.starts_with("Error:") && !x.contains("error(s)"))
+            .copied()
+            .collect();
+        let verdict = if what == "incompatible package versions" && detail.len() == 4 {
+            format!(
+                "built against medkit-sdk {}, incompatible with this host's medkit-sdk {}",
+                detail[3], detail[1]
+            )
+        } else {
+            format!("{what} ({})", detail.join(" "))
+        };
+        if !out.contains(&verdict) {
+            out.push(verdict);
+        }
+    }
+    if out.is_empty() {
+        "incompatible type layouts".to_string()
+    } else {
+        out.join("; ")
     }
 }
 

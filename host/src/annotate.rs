@@ -1,0 +1,80 @@
+//! Streaming annotation: documents in, a NER operation on each document's raw segment, documents
+//! with the found entities out. Memory holds one batch of documents at a time.
+
+use crate::corpus::medkit_json::{read_documents, DocumentWriter};
+use anyhow::{anyhow, Context as _};
+use medkit_sdk::{Annotation, NerBox, TextDocument};
+use std::path::Path;
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct AnnotateStats {
+    pub documents: usize,
+    pub entities: usize,
+    pub seconds: f64,
+}
+
+/// Runs `ner` over the raw segment of each document of `batch` and appends the entities.
+pub fn annotate_batch(ner: &mut NerBox, batch: &mut [TextDocument]) -> anyhow::Result<usize> {
+    let segments = batch.iter().map(TextDocument::raw_segment).collect();
+    let found = ner
+        .run_batch(segments)
+        .into_result()
+        .map_err(|e| anyhow!("{e}"))?;
+    if found.len() != batch.len() {
+        return Err(anyhow!(
+            "the NER operation returned {} result lists for {} segments",
+            found.len(),
+            batch.len()
+        ));
+    }
+    let mut count = 0;
+    for (doc, entities) in batch.iter_mut().zip(found) {
+        count += entities.len();
+        doc.anns
+            .extend(entities.into_iter().map(Annotation::Entity));
+    }
+    Ok(count)
+}
+
+/// Annotates the medkit JSONL file `input` into `output` (written atomically).
+pub fn annotate_file(
+    ner: &mut NerBox,
+    input: &Path,
+    output: &Path,
+    batch_size: usize,
+    max_documents: Option<usize>,
+) -> anyhow::Result<AnnotateStats> {
+    let start = std::time::Instant::now();
+    let docs = read_documents(input)?;
+    let mut writer = DocumentWriter::create(output)?;
+    let mut stats = AnnotateStats::default();
+    let mut batch = Vec::with_capacity(batch_size.max(1));
+    let limit = max_documents.unwrap_or(usize::MAX);
+    let mut flush =
+        |batch: &mut Vec<TextDocument>, stats: &mut AnnotateStats| -> anyhow::Result<()> {
+            stats.entities += annotate_batch(ner, batch).with_context(|| {
+                format!(
+                    "annotating {} (near document {})",
+                    input.display(),
+                    stats.documents + 1
+                )
+            })?;
+            for doc in batch.drain(..) {
+                writer.write(&doc)?;
+                stats.documents += 1;
+            }
+            Ok(())
+        };
+    for doc in docs.take(limit) {
+        batch.push(doc?);
+        if batch.len() >= batch_size.max(1) {
+            flush(&mut batch, &mut stats)?;
+        }
+    }
+    if !batch.is_empty() {
+        flush(&mut batch, &mut stats)?;
+    }
+    writer.finish()?;
+    stats.seconds = start.elapsed().as_secs_f64();
+    Ok(stats)
+}

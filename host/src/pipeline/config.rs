@@ -1,0 +1,117 @@
+//! The pipeline file's schema. Unknown keys are errors naming their key path; operation sections
+//! (`operation = "name"` + the operation's own keys) are passed to the plugin, which checks them.
+
+use crate::trainer::TrainerConfig;
+use serde::Deserialize;
+use std::path::PathBuf;
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineConfig {
+    #[serde(default)]
+    pub plugins: PluginsSection,
+    pub corpus: Option<CorpusSection>,
+    pub train: Option<TrainSection>,
+    pub annotate: Option<AnnotateSection>,
+    #[serde(default)]
+    pub evaluate: Vec<EvaluateSection>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct PluginsSection {
+    /// Extra plugin directories (relative to the pipeline file).
+    #[serde(default)]
+    pub dirs: Vec<PathBuf>,
+}
+
+/// medkit JSONL files; splits are referred to elsewhere by name (`"train"`, `"validation"`, `"test"`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorpusSection {
+    pub train: Option<PathBuf>,
+    pub validation: Option<PathBuf>,
+    pub test: Option<PathBuf>,
+    /// Keep only the first N documents of each split (quick runs).
+    pub max_documents: Option<usize>,
+}
+
+/// An operation by name plus its config keys.
+#[derive(Debug, Deserialize, Clone)]
+pub struct OperationSection {
+    pub operation: String,
+    #[serde(flatten)]
+    pub config: toml::Table,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainSection {
+    /// The trainable operation (e.g. `hf-entity-matcher`) and its config.
+    pub trainable: OperationSection,
+    pub trainer: TrainerConfig,
+    /// Metrics computer (e.g. `seqeval`); none = loss only.
+    pub metrics: Option<OperationSection>,
+    /// Trainer callbacks, in order; default: `default-printer`.
+    pub callbacks: Option<Vec<OperationSection>>,
+    /// Train split name (default "train") and eval split name (default "validation").
+    #[serde(default = "defaults::train")]
+    pub train_split: String,
+    #[serde(default = "defaults::validation")]
+    pub eval_split: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnnotateSection {
+    /// A split name or a medkit JSONL path.
+    pub input: String,
+    /// Output medkit JSONL path.
+    pub output: PathBuf,
+    /// Documents per call to the NER operation.
+    #[serde(default = "defaults::batch")]
+    pub batch_size: usize,
+    /// The NER operation; its `model` may be `"@best"` / `"@last"` (checkpoints of [train]).
+    pub matcher: OperationSection,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvaluateSection {
+    /// Section title in the output (default: "<predicted> vs <reference>").
+    pub name: Option<String>,
+    /// Split name or path of the reference documents.
+    pub reference: String,
+    /// `"@annotate"` (the annotate stage's output), a split name or a path.
+    pub predicted: String,
+    #[serde(default = "defaults::scheme")]
+    pub scheme: String,
+    #[serde(default = "defaults::average")]
+    pub average: String,
+    #[serde(default)]
+    pub by_label: bool,
+    /// tokenizer.json (or `"@model"`: the annotate model's) to score tokens instead of characters.
+    pub tokenizer: Option<String>,
+    #[serde(default)]
+    pub labels_remapping: toml::Table,
+    /// Where to write the metrics as JSON.
+    pub output: Option<PathBuf>,
+}
+
+mod defaults {
+    pub fn train() -> String {
+        "train".into()
+    }
+    pub fn validation() -> String {
+        "validation".into()
+    }
+    pub fn batch() -> usize {
+        16
+    }
+    pub fn scheme() -> String {
+        "iob2".into()
+    }
+    pub fn average() -> String {
+        "macro".into()
+    }
+}

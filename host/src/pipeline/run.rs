@@ -1,0 +1,278 @@
+//! Runs the stages a pipeline file declares.
+
+use super::config::{
+    AnnotateSection, EvaluateSection, OperationSection, PipelineConfig, TrainSection,
+};
+use super::load::{load, resolve};
+use crate::commands::Context;
+use crate::corpus::medkit_json::read_documents;
+use crate::plugins::{search_dirs, PluginSet};
+use crate::trainer::{Callbacks, TrainOutcome, Trainer};
+use anyhow::{anyhow, bail, Context as _};
+use medkit_sdk::{Operation, OperationKind, TextDocument};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Keys of operation configs that hold paths, resolved against the pipeline file's folder when
+/// they name something that exists there (else left as is: a hub name, say).
+const PATH_KEYS: [&str; 4] = ["model_name_or_path", "model", "output_dir", "tokenizer"];
+
+struct State {
+    base: PathBuf,
+    splits: BTreeMap<String, PathBuf>,
+    max_documents: Option<usize>,
+    outcome: Option<TrainOutcome>,
+    annotated: Option<PathBuf>,
+    annotate_model: Option<String>,
+}
+
+pub fn run_file(ctx: &Context, path: &Path, sets: &[String]) -> anyhow::Result<()> {
+    let (config, base) = load(path, sets)?;
+    let PipelineConfig {
+        plugins,
+        corpus,
+        train,
+        annotate,
+        evaluate,
+    } = config;
+    if train.is_none() && annotate.is_none() && evaluate.is_empty() {
+        bail!(
+            "{}: no stage to run (add [train], [annotate] or [[evaluate]])",
+            path.display()
+        );
+    }
+    let pipeline_dirs: Vec<PathBuf> = plugins.dirs.iter().map(|d| resolve(&base, d)).collect();
+    let plugins = PluginSet::load(&search_dirs(&ctx.plugin_dirs, &pipeline_dirs));
+    let mut state = State {
+        base: base.clone(),
+        splits: BTreeMap::new(),
+        max_documents: None,
+        outcome: None,
+        annotated: None,
+        annotate_model: None,
+    };
+    if let Some(c) = corpus {
+        state.max_documents = c.max_documents;
+        for (name, p) in [
+            ("train", c.train),
+            ("validation", c.validation),
+            ("test", c.test),
+        ] {
+            if let Some(p) = p {
+                let p = resolve(&base, &p);
+                if !p.is_file() {
+                    bail!("corpus.{name}: no such file {}", p.display());
+                }
+                state.splits.insert(name.to_string(), p);
+            }
+        }
+    }
+    if let Some(t) = train {
+        run_train(&plugins, &mut state, t)?;
+    }
+    if let Some(a) = annotate {
+        run_annotate(&plugins, &mut state, a)?;
+    }
+    for (i, e) in evaluate.into_iter().enumerate() {
+        run_evaluate(&plugins, &state, e, i)?;
+    }
+    Ok(())
+}
+
+/// A split name or a path → the documents (at most `max_documents`).
+fn load_docs(state: &State, what: &str, name_or_path: &str) -> anyhow::Result<Vec<TextDocument>> {
+    let path = match state.splits.get(name_or_path) {
+        Some(p) => p.clone(),
+        None => {
+            let p = resolve(&state.base, Path::new(name_or_path));
+            if !p.is_file() {
+                bail!(
+                    "{what} = '{name_or_path}': neither a corpus split ({}) nor an existing file",
+                    state.splits.keys().cloned().collect::<Vec<_>>().join(", ")
+                );
+            }
+            p
+        }
+    };
+    let docs = read_documents(&path)?
+        .take(state.max_documents.unwrap_or(usize::MAX))
+        .collect::<Result<Vec<_>, _>>()?;
+    log::info!("Loaded {} documents from {}", docs.len(), path.display());
+    Ok(docs)
+}
+
+/// An operation section's keys as the JSON config a plugin receives.
+fn op_config(base: &Path, section: &OperationSection) -> anyhow::Result<Value> {
+    let mut v = serde_json::to_value(&section.config)?;
+    if let Value::Object(map) = &mut v {
+        for key in PATH_KEYS {
+            if let Some(Value::String(s)) = map.get_mut(key) {
+                if s.starts_with('@') {
+                    continue;
+                }
+                let p = resolve(base, Path::new(s.as_str()));
+                if p.exists() || key == "output_dir" {
+                    *s = p.display().to_string();
+                }
+            }
+        }
+    }
+    Ok(v)
+}
+
+fn create(
+    plugins: &PluginSet,
+    kind: OperationKind,
+    key: &str,
+    config: &Value,
+    name: &str,
+) -> anyhow::Result<Operation> {
+    plugins
+        .create(kind, name, config)
+        .with_context(|| format!("pipeline key '{key}'"))
+}
+
+fn run_train(plugins: &PluginSet, state: &mut State, t: TrainSection) -> anyhow::Result<()> {
+    let trainable = match create(
+        plugins,
+        OperationKind::Trainable,
+        "train.trainable",
+        &op_config(&state.base, &t.trainable)?,
+        &t.trainable.operation,
+    )? {
+        Operation::Trainable(x) => x,
+        _ => unreachable!("the registry returns the kind asked for"),
+    };
+    let metrics = match &t.metrics {
+        None => None,
+        Some(m) => match create(
+            plugins,
+            OperationKind::Metrics,
+            "train.metrics",
+            &op_config(&state.base, m)?,
+            &m.operation,
+        )? {
+            Operation::Metrics(x) => Some(x),
+            _ => unreachable!(),
+        },
+    };
+    let sections = t.callbacks.clone().unwrap_or_else(|| {
+        vec![OperationSection {
+            operation: "default-printer".into(),
+            config: toml::Table::new(),
+        }]
+    });
+    let mut callbacks = Vec::new();
+    for (i, c) in sections.iter().enumerate() {
+        let key = format!("train.callbacks[{i}]");
+        match create(
+            plugins,
+            OperationKind::Callback,
+            &key,
+            &op_config(&state.base, c)?,
+            &c.operation,
+        )? {
+            Operation::Callback(x) => callbacks.push((c.operation.clone(), x)),
+            _ => unreachable!(),
+        }
+    }
+    let train_docs = load_docs(state, "train.train_split", &t.train_split)?;
+    let eval_docs = load_docs(state, "train.eval_split", &t.eval_split)?;
+    let mut config = t.trainer;
+    config.output_dir = resolve(&state.base, &config.output_dir);
+    let mut trainer = Trainer {
+        config,
+        trainable,
+        metrics,
+        callbacks: Callbacks::new(callbacks),
+    };
+    let outcome = trainer.train(train_docs, eval_docs)?;
+    let output_dir = trainer.config.output_dir.clone();
+    if let Some(last) = outcome.history.last() {
+        println!(
+            "train: final epoch metrics {}",
+            serde_json::to_string(last)?
+        );
+    }
+    println!(
+        "train: history in {}",
+        output_dir.join("history.json").display()
+    );
+    if let Some(b) = &outcome.best_checkpoint {
+        println!("train: best checkpoint {}", b.display());
+    }
+    if let Some(l) = &outcome.last_checkpoint {
+        println!("train: last checkpoint {}", l.display());
+    }
+    state.outcome = Some(outcome);
+    Ok(())
+}
+
+/// `@best` / `@last` → the train stage's checkpoint.
+fn checkpoint_ref(state: &State, key: &str, value: &str) -> anyhow::Result<String> {
+    let outcome = state
+        .outcome
+        .as_ref()
+        .ok_or_else(|| anyhow!("{key} = '{value}' needs a [train] stage in the same pipeline"))?;
+    let p = match value {
+        "@best" => outcome.best_checkpoint.as_ref(),
+        "@last" => outcome.last_checkpoint.as_ref(),
+        other => bail!("{key} = '{other}': unknown reference (use @best or @last)"),
+    };
+    p.map(|p| p.display().to_string())
+        .ok_or_else(|| anyhow!("{key} = '{value}': the train stage saved no checkpoint"))
+}
+
+fn run_annotate(plugins: &PluginSet, state: &mut State, a: AnnotateSection) -> anyhow::Result<()> {
+    let mut config = op_config(&state.base, &a.matcher)?;
+    if let Some(Value::String(m)) = config.get("model").cloned() {
+        if m.starts_with('@') {
+            config["model"] = Value::String(checkpoint_ref(state, "annotate.matcher.model", &m)?);
+        }
+        state.annotate_model = config["model"].as_str().map(String::from);
+    }
+    let mut ner = match create(
+        plugins,
+        OperationKind::Ner,
+        "annotate.matcher",
+        &config,
+        &a.matcher.operation,
+    )? {
+        Operation::Ner(x) => x,
+        _ => unreachable!(),
+    };
+    let input = match state.splits.get(&a.input) {
+        Some(p) => p.clone(),
+        None => resolve(&state.base, Path::new(&a.input)),
+    };
+    let output = resolve(&state.base, &a.output);
+    let stats = crate::annotate::annotate_file(
+        &mut ner,
+        &input,
+        &output,
+        a.batch_size,
+        state.max_documents,
+    )
+    .context("annotate stage")?;
+    println!(
+        "annotate: {} documents, {} entities in {:.1}s ({:.1} docs/s) -> {}",
+        stats.documents,
+        stats.entities,
+        stats.seconds,
+        stats.documents as f64 / stats.seconds.max(1e-9),
+        output.display()
+    );
+    state.annotated = Some(output);
+    Ok(())
+}
+
+fn run_evaluate(
+    plugins: &PluginSet,
+    state: &State,
+    e: EvaluateSection,
+    i: usize,
+) -> anyhow::Result<()> {
+    let _ = (plugins, state, e, i);
+    bail!("the [[evaluate]] stage is not wired yet")
+}
