@@ -89,7 +89,10 @@ impl TrainerConfig {
     pub fn validate(&self) -> Result<(), String> {
         let positive = [
             ("batch_size", self.batch_size as f64),
-            ("gradient_accumulation_steps", self.gradient_accumulation_steps as f64),
+            (
+                "gradient_accumulation_steps",
+                self.gradient_accumulation_steps as f64,
+            ),
             ("nb_training_epochs", self.nb_training_epochs as f64),
             ("learning_rate", self.learning_rate),
         ];
@@ -99,7 +102,10 @@ impl TrainerConfig {
             }
         }
         if !(0.0..1.0).contains(&self.warmup_ratio) {
-            return Err(format!("trainer.warmup_ratio must be in [0, 1) (got {})", self.warmup_ratio));
+            return Err(format!(
+                "trainer.warmup_ratio must be in [0, 1) (got {})",
+                self.warmup_ratio
+            ));
         }
         if self.log_step_interval == Some(0) {
             return Err("trainer.log_step_interval must be > 0".into());

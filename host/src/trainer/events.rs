@@ -21,7 +21,9 @@ impl Callbacks {
     fn each(
         &mut self,
         event: &'static str,
-        mut f: impl FnMut(&mut CallbackBox) -> abi_stable::std_types::RResult<(), abi_stable::std_types::RString>,
+        mut f: impl FnMut(
+            &mut CallbackBox,
+        ) -> abi_stable::std_types::RResult<(), abi_stable::std_types::RString>,
     ) {
         for (i, (name, cb)) in self.items.iter_mut().enumerate() {
             if let Err(e) = f(cb).into_result() {
@@ -33,7 +35,9 @@ impl Callbacks {
     }
 
     pub fn train_begin(&mut self, config_json: &str) {
-        self.each("on_train_begin", |c| c.on_train_begin(RStr::from_str(config_json)));
+        self.each("on_train_begin", |c| {
+            c.on_train_begin(RStr::from_str(config_json))
+        });
     }
     pub fn train_end(&mut self) {
         self.each("on_train_end", |c| c.on_train_end());
@@ -42,13 +46,19 @@ impl Callbacks {
         self.each("on_epoch_begin", |c| c.on_epoch_begin(epoch));
     }
     pub fn epoch_end(&mut self, metrics: &EpochMetrics, epoch: u32, duration_s: f64) {
-        self.each("on_epoch_end", |c| c.on_epoch_end(metrics, epoch, duration_s));
+        self.each("on_epoch_end", |c| {
+            c.on_epoch_end(metrics, epoch, duration_s)
+        });
     }
     pub fn step_begin(&mut self, step: u64, nb_batches: u64, phase: Phase) {
-        self.each("on_step_begin", |c| c.on_step_begin(step, nb_batches, phase));
+        self.each("on_step_begin", |c| {
+            c.on_step_begin(step, nb_batches, phase)
+        });
     }
     pub fn step_end(&mut self, step: u64, nb_batches: u64, phase: Phase, loss: f64) {
-        self.each("on_step_end", |c| c.on_step_end(step, nb_batches, phase, loss));
+        self.each("on_step_end", |c| {
+            c.on_step_end(step, nb_batches, phase, loss)
+        });
     }
     pub fn save(&mut self, dir: &str) {
         self.each("on_save", |c| c.on_save(RStr::from_str(dir)));

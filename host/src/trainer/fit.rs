@@ -30,7 +30,9 @@ pub struct Trainer {
     pub callbacks: Callbacks,
 }
 
-fn rerr<T>(r: abi_stable::std_types::RResult<T, abi_stable::std_types::RString>) -> anyhow::Result<T> {
+fn rerr<T>(
+    r: abi_stable::std_types::RResult<T, abi_stable::std_types::RString>,
+) -> anyhow::Result<T> {
     r.into_result().map_err(|e| anyhow!("{e}"))
 }
 
@@ -43,7 +45,11 @@ fn to_map(metrics: &[Metric]) -> Map<String, Value> {
 
 impl Trainer {
     /// Preprocesses documents into examples through the trainable.
-    pub fn preprocess(&mut self, docs: Vec<TextDocument>, what: &str) -> anyhow::Result<Vec<Features>> {
+    pub fn preprocess(
+        &mut self,
+        docs: Vec<TextDocument>,
+        what: &str,
+    ) -> anyhow::Result<Vec<Features>> {
         let mut out = Vec::with_capacity(docs.len());
         for doc in docs {
             let uid = doc.uid.to_string();
@@ -95,8 +101,11 @@ impl Trainer {
             let labels = rerr(self.trainable.id_to_label())?;
             rerr(m.set_labels(labels)).context("metrics computer set_labels")?;
         }
-        rerr(self.trainable.configure_optimizer(config.learning_rate, RStr::from_str("{}")))
-            .context("configuring the optimizer")?;
+        rerr(
+            self.trainable
+                .configure_optimizer(config.learning_rate, RStr::from_str("{}")),
+        )
+        .context("configuring the optimizer")?;
 
         let nb_batches = train.len().div_ceil(config.batch_size) as u64;
         let opt_steps_per_epoch = nb_batches.div_ceil(config.gradient_accumulation_steps as u64);
@@ -118,7 +127,9 @@ impl Trainer {
             // Per-epoch seeds make an epoch boundary a complete resume point.
             rerr(self.trainable.set_seed(seed.wrapping_add(epoch as u64)))?;
             let mut order: Vec<usize> = (0..train.len()).collect();
-            order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed ^ ((epoch as u64) << 32)));
+            order.shuffle(&mut ChaCha8Rng::seed_from_u64(
+                seed ^ ((epoch as u64) << 32),
+            ));
             let train_metrics =
                 self.train_epoch(&train, &order, epoch, &mut scheduler, &mut opt_step)?;
             let eval_metrics = self.eval_epoch(&eval)?;
@@ -138,7 +149,10 @@ impl Trainer {
             };
             self.callbacks
                 .epoch_end(&epoch_metrics, epoch, start.elapsed().as_secs_f64());
-            write_json_atomically(&output_dir.join("history.json"), &Value::Array(history.clone()))?;
+            write_json_atomically(
+                &output_dir.join("history.json"),
+                &Value::Array(history.clone()),
+            )?;
 
             let is_last = epoch == config.nb_training_epochs;
             let periodic = config.checkpoint_period != 0 && epoch % config.checkpoint_period == 0;
@@ -153,7 +167,11 @@ impl Trainer {
                     anyhow!(
                         "checkpoint metric '{}' not found in eval metrics (have: {})",
                         config.checkpoint_metric,
-                        eval_metrics.iter().map(|m| m.name.to_string()).collect::<Vec<_>>().join(", ")
+                        eval_metrics
+                            .iter()
+                            .map(|m| m.name.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     )
                 })?;
             let dir = self.save_checkpoint(epoch, seed, opt_step, &config_json, &record)?;
@@ -268,7 +286,8 @@ impl Trainer {
         write_atomically(&self.config.output_dir, &name, |tmp| {
             let dir = tmp.display().to_string();
             rerr(trainable.save(RStr::from_str(&dir))).context("saving the model")?;
-            rerr(trainable.save_state(RStr::from_str(&dir))).context("saving the optimizer state")?;
+            rerr(trainable.save_state(RStr::from_str(&dir)))
+                .context("saving the optimizer state")?;
             let state = json!({"epoch": epoch, "seed": seed, "optimizer_steps": opt_step});
             write_json_atomically(&tmp.join(checkpoint::STATE_NAME), &state)?;
             write_json_atomically(&tmp.join(checkpoint::CONFIG_NAME), config_json)?;
