@@ -10,3 +10,6 @@ pub mod scheduler;
 pub use config::TrainerConfig;
 pub use events::Callbacks;
 pub use fit::{TrainOutcome, Trainer};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,317 @@
+//! Trainer loop tests with an in-process fake trainable (no plugin, no libtorch).
+
+use super::*;
+use medkit_sdk::{
+    Features, Metric, MetricsComputer, OpResult, Operation, Phase, StepOutput, TextDocument,
+    Trainable, TrainerCallback,
+};
+use std::sync::{Arc, Mutex};
+
+#[derive(Default)]
+struct Log {
+    events: Vec<String>,
+    batches: Vec<Vec<i64>>,
+    optimizer_steps: usize,
+    lrs: Vec<f64>,
+}
+
+/// Loss = 1/(1+optimizer steps) (or per-epoch scripted values); records what it is asked.
+struct Fake {
+    log: Arc<Mutex<Log>>,
+    eval_losses: Vec<f64>,
+    epoch: usize,
+    nan_at_step: Option<usize>,
+    train_steps: usize,
+}
+
+impl Trainable for Fake {
+    fn id_to_label(&self) -> Vec<String> {
+        vec!["O".into(), "B-x".into(), "I-x".into()]
+    }
+    fn device(&self) -> String {
+        "cpu".into()
+    }
+    fn set_seed(&mut self, _seed: u64) -> OpResult<()> {
+        self.epoch += 1;
+        Ok(())
+    }
+    fn preprocess(&mut self, document: TextDocument) -> OpResult<Vec<Features>> {
+        let id: i64 = document.uid.parse().map_err(|_| "bad uid")?;
+        Ok(vec![Features {
+            input_ids: vec![id; 1 + (id as usize % 3)].into(),
+            labels: vec![1; 1 + (id as usize % 3)].into(),
+        }])
+    }
+    fn configure_optimizer(&mut self, lr: f64, _config: &str) -> OpResult<()> {
+        self.log.lock().unwrap().lrs.push(lr);
+        Ok(())
+    }
+    fn set_learning_rate(&mut self, lr: f64) -> OpResult<()> {
+        self.log.lock().unwrap().lrs.push(lr);
+        Ok(())
+    }
+    fn train_step(&mut self, batch: Vec<Features>, _scale: f64) -> OpResult<StepOutput> {
+        self.train_steps += 1;
+        let mut log = self.log.lock().unwrap();
+        log.batches
+            .push(batch.iter().map(|f| f.input_ids[0]).collect());
+        let loss = if Some(self.train_steps) == self.nan_at_step {
+            f64::NAN
+        } else {
+            1.0 / (1.0 + log.optimizer_steps as f64)
+        };
+        Ok(StepOutput {
+            loss,
+            references: batch.iter().map(|f| f.labels.clone()).collect(),
+            predictions: batch.iter().map(|f| f.labels.clone()).collect(),
+        })
+    }
+    fn eval_step(&mut self, batch: Vec<Features>) -> OpResult<StepOutput> {
+        Ok(StepOutput {
+            loss: self.eval_losses.get(self.epoch - 1).copied().unwrap_or(1.0),
+            references: batch.iter().map(|f| f.labels.clone()).collect(),
+            predictions: batch.iter().map(|f| f.labels.clone()).collect(),
+        })
+    }
+    fn optimizer_step(&mut self) -> OpResult<()> {
+        self.log.lock().unwrap().optimizer_steps += 1;
+        Ok(())
+    }
+    fn save(&mut self, dir: &str) -> OpResult<()> {
+        std::fs::write(format!("{dir}/model.bin"), b"weights").map_err(|e| e.to_string())
+    }
+    fn save_state(&mut self, dir: &str) -> OpResult<()> {
+        std::fs::write(format!("{dir}/optimizer.bin"), b"state").map_err(|e| e.to_string())
+    }
+    fn load_state(&mut self, _dir: &str) -> OpResult<()> {
+        Ok(())
+    }
+}
+
+struct Count(usize);
+impl MetricsComputer for Count {
+    fn set_labels(&mut self, labels: Vec<String>) -> OpResult<()> {
+        assert_eq!(labels.len(), 3);
+        Ok(())
+    }
+    fn prepare_batch(&mut self, r: Vec<Vec<i64>>, _p: Vec<Vec<i64>>) -> OpResult<()> {
+        self.0 += r.len();
+        Ok(())
+    }
+    fn compute(&mut self) -> OpResult<Vec<Metric>> {
+        let n = std::mem::take(&mut self.0);
+        Ok(vec![Metric::new("examples", n as f64)])
+    }
+}
+
+struct Recorder(Arc<Mutex<Log>>);
+impl TrainerCallback for Recorder {
+    fn on_epoch_end(&mut self, m: &medkit_sdk::EpochMetrics, epoch: u32, _d: f64) -> OpResult<()> {
+        self.0.lock().unwrap().events.push(format!(
+            "epoch_end {epoch} eval_loss={}",
+            m.eval
+                .iter()
+                .find(|x| x.name.as_str() == "loss")
+                .unwrap()
+                .value
+        ));
+        Ok(())
+    }
+    fn on_step_end(&mut self, _s: u64, _n: u64, phase: Phase, _l: f64) -> OpResult<()> {
+        if phase == Phase::Train {
+            self.0.lock().unwrap().events.push("step".into());
+        }
+        Ok(())
+    }
+    fn on_save(&mut self, dir: &str) -> OpResult<()> {
+        self.0.lock().unwrap().events.push(format!("save {dir}"));
+        Err("callback failures do not stop training".into())
+    }
+}
+
+fn docs(n: usize) -> Vec<TextDocument> {
+    (0..n)
+        .map(|i| TextDocument {
+            uid: i.to_string().into(),
+            text: "x".into(),
+            metadata: "{}".into(),
+            anns: Default::default(),
+            attrs: Default::default(),
+        })
+        .collect()
+}
+
+fn trainer(dir: &std::path::Path, eval_losses: Vec<f64>, log: &Arc<Mutex<Log>>) -> Trainer {
+    let fake = Fake {
+        log: log.clone(),
+        eval_losses,
+        epoch: 0,
+        nan_at_step: None,
+        train_steps: 0,
+    };
+    let Operation::Trainable(trainable) = Operation::trainable(fake) else {
+        unreachable!()
+    };
+    let Operation::Metrics(metrics) = Operation::metrics(Count(0)) else {
+        unreachable!()
+    };
+    let Operation::Callback(cb) = Operation::callback(Recorder(log.clone())) else {
+        unreachable!()
+    };
+    let config: TrainerConfig = toml::from_str(&format!(
+        "output_dir = '{}'\nnb_training_epochs = 3\nbatch_size = 4\nseed = 7\ngradient_accumulation_steps = 2",
+        dir.display()
+    ))
+    .unwrap();
+    Trainer {
+        config,
+        trainable,
+        metrics: Some(metrics),
+        callbacks: Callbacks::new(vec![("recorder".into(), cb)]),
+    }
+}
+
+#[test]
+fn trains_evaluates_checkpoints_and_tracks_the_best() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = Arc::new(Mutex::new(Log::default()));
+    // Epoch 2 has the best eval loss: epoch 1's checkpoint is deleted when 2 beats it; 3 is kept
+    // as the last.
+    let mut t = trainer(tmp.path(), vec![0.5, 0.2, 0.4], &log);
+    let out = t.train(docs(10), docs(5)).unwrap();
+    assert_eq!(out.history.len(), 3);
+    assert_eq!(out.history[0]["eval"]["examples"], 5.0);
+    assert!(out.history[0]["train"]["loss"].as_f64().unwrap() > 0.0);
+    let ckpts = checkpoint::existing_checkpoints(tmp.path());
+    let names: Vec<String> = ckpts
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into())
+        .collect();
+    assert_eq!(ckpts.len(), 2, "{names:?}");
+    assert!(names[0].starts_with("checkpoint_002_") && names[1].starts_with("checkpoint_003_"));
+    assert_eq!(out.best_checkpoint.as_ref().unwrap(), &ckpts[0]);
+    assert_eq!(out.last_checkpoint.as_ref().unwrap(), &ckpts[1]);
+    for f in [
+        "model.bin",
+        "optimizer.bin",
+        "trainer_config.json",
+        "trainer_state.json",
+        "metrics.json",
+    ] {
+        assert!(ckpts[0].join(f).is_file(), "{f}");
+    }
+    let history: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("history.json")).unwrap())
+            .unwrap();
+    assert_eq!(history.as_array().unwrap().len(), 3);
+    // 10 examples, batch 4 → 3 batches/epoch; accumulation 2 → 2 optimizer steps/epoch.
+    let log = log.lock().unwrap();
+    assert_eq!(log.optimizer_steps, 6);
+    assert_eq!(log.events.iter().filter(|e| *e == "step").count(), 9);
+    assert_eq!(
+        log.events.iter().filter(|e| e.starts_with("save ")).count(),
+        3
+    );
+    assert!(!tmp.path().read_dir().unwrap().any(|e| e
+        .unwrap()
+        .file_name()
+        .to_string_lossy()
+        .starts_with(".tmp")));
+}
+
+#[test]
+fn same_seed_same_batches_and_epochs_differ() {
+    let run = || {
+        let tmp = tempfile::tempdir().unwrap();
+        let log = Arc::new(Mutex::new(Log::default()));
+        trainer(tmp.path(), vec![], &log)
+            .train(docs(10), docs(2))
+            .unwrap();
+        let b = log.lock().unwrap().batches.clone();
+        b
+    };
+    let a = run();
+    assert_eq!(a, run());
+    assert_ne!(a[0..3], a[3..6], "each epoch reshuffles");
+}
+
+#[test]
+fn refuses_existing_checkpoints_unless_allowed() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir(tmp.path().join("checkpoint_001_20260101T000000Z")).unwrap();
+    let log = Arc::new(Mutex::new(Log::default()));
+    let err = trainer(tmp.path(), vec![], &log)
+        .train(docs(4), docs(2))
+        .err()
+        .unwrap();
+    assert!(
+        err.to_string().contains("already holds 1 checkpoint"),
+        "{err}"
+    );
+    let mut t = trainer(tmp.path(), vec![], &log);
+    t.config.overwrite_output_dir = true;
+    t.train(docs(4), docs(2)).unwrap();
+}
+
+#[test]
+fn nan_loss_stops_and_names_the_step() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = Arc::new(Mutex::new(Log::default()));
+    let mut t = trainer(tmp.path(), vec![], &log);
+    let fake = Fake {
+        log: log.clone(),
+        eval_losses: vec![],
+        epoch: 0,
+        nan_at_step: Some(5),
+        train_steps: 0,
+    };
+    let Operation::Trainable(b) = Operation::trainable(fake) else {
+        unreachable!()
+    };
+    t.trainable = b;
+    let err = t.train(docs(10), docs(2)).err().unwrap();
+    let msg = format!("{err:#}");
+    assert!(
+        msg.contains("non-finite training loss") && msg.contains("step 1 of epoch 2"),
+        "{msg}"
+    );
+    // Epoch 1's checkpoint survives.
+    assert_eq!(checkpoint::existing_checkpoints(tmp.path()).len(), 1);
+}
+
+#[test]
+fn empty_corpora_and_bad_values_are_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = Arc::new(Mutex::new(Log::default()));
+    let err = trainer(tmp.path(), vec![], &log)
+        .train(docs(3), vec![])
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("no evaluation example"), "{err}");
+    let mut t = trainer(tmp.path(), vec![], &log);
+    t.config.batch_size = 0;
+    assert!(t
+        .train(docs(3), docs(1))
+        .err()
+        .unwrap()
+        .to_string()
+        .contains("batch_size"));
+    let bad: Result<TrainerConfig, _> = toml::from_str("output_dir = 'x'\nlearnin_rate = 1");
+    assert!(bad.unwrap_err().to_string().contains("learnin_rate"));
+}
+
+#[test]
+fn unwritable_output_dir_is_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("a-file");
+    std::fs::write(&file, b"").unwrap();
+    let log = Arc::new(Mutex::new(Log::default()));
+    let err = trainer(&file.join("out"), vec![], &log)
+        .train(docs(3), docs(1))
+        .err()
+        .unwrap();
+    assert!(
+        format!("{err:#}").contains("creating output_dir"),
+        "{err:#}"
+    );
+}
