@@ -1,1 +1,93 @@
-//! (in progress)
+//! Token-classification encoders (BERT, RoBERTa/CamemBERT/XLM-R, DistilBERT) on tch, with
+//! VarStore paths equal to the HF parameter names so checkpoints load and save directly.
+mod bert;
+mod distilbert;
+mod error;
+mod layers;
+mod load;
+mod roberta;
+mod save;
+
+use tch::nn::VarStore;
+use tch::{Device, Kind, Tensor};
+
+pub use error::ModelError;
+pub use roberta::position_ids_from_input_ids;
+
+use crate::config::{Family, ModelConfig};
+use layers::Linear;
+
+enum Encoder {
+    Bert(bert::BertModel),
+    DistilBert(distilbert::DistilBertModel),
+}
+
+pub struct TokenClassifier {
+    pub vs: VarStore,
+    pub config: ModelConfig,
+    encoder: Encoder,
+    classifier: Linear,
+    head_dropout: f64,
+    /// bf16 autocast on CUDA (off by default: fp32 everywhere).
+    pub autocast_bf16: bool,
+}
+
+impl TokenClassifier {
+    /// Builds the modules (zero-filled parameters) for `config` on `device`.
+    fn build(config: ModelConfig, device: Device) -> Self {
+        let vs = VarStore::new(device);
+        let family = config.family();
+        let root = vs.root();
+        let base = &root / family.prefix();
+        let encoder = match family {
+            Family::Bert => Encoder::Bert(bert::BertModel::new(base, &config, false)),
+            Family::Roberta => Encoder::Bert(bert::BertModel::new(base, &config, true)),
+            Family::DistilBert => {
+                Encoder::DistilBert(distilbert::DistilBertModel::new(base, &config))
+            }
+        };
+        let classifier = Linear::new(
+            &root / "classifier",
+            config.hidden_size,
+            config.num_labels(),
+        );
+        let head_dropout = config.head_dropout();
+        TokenClassifier {
+            vs,
+            config,
+            encoder,
+            classifier,
+            head_dropout,
+            autocast_bf16: false,
+        }
+    }
+
+    /// logits [batch, seq, num_labels] (fp32); `train` switches dropout on.
+    pub fn forward_t(&self, input_ids: &Tensor, attention_mask: &Tensor, train: bool) -> Tensor {
+        let run = || {
+            let hidden = match &self.encoder {
+                Encoder::Bert(m) => m.forward(input_ids, attention_mask, train),
+                Encoder::DistilBert(m) => m.forward(input_ids, attention_mask, train),
+            };
+            self.classifier
+                .forward(&hidden.dropout(self.head_dropout, train))
+        };
+        if self.autocast_bf16 && self.vs.device().is_cuda() {
+            tch::autocast(true, run).to_kind(Kind::Float)
+        } else {
+            run()
+        }
+    }
+
+    pub fn id2label(&self) -> Vec<String> {
+        self.config.id2label.values().cloned().collect()
+    }
+
+    pub fn device(&self) -> Device {
+        self.vs.device()
+    }
+
+    pub fn num_labels(&self) -> i64 {
+        self.config.num_labels()
+    }
+}

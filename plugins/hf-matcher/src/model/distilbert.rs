@@ -1,0 +1,107 @@
+//! DistilBERT encoder, HF module names (`embeddings`, `transformer.layer.N.{attention,ffn}`).
+use tch::nn::Path;
+use tch::Tensor;
+
+use super::layers::{additive_mask, attention, Activation, Embedding, LayerNorm, Linear};
+use crate::config::ModelConfig;
+
+// DistilBERT hard-codes its LayerNorm eps.
+const EPS: f64 = 1e-12;
+
+struct Block {
+    q_lin: Linear,
+    k_lin: Linear,
+    v_lin: Linear,
+    out_lin: Linear,
+    sa_layer_norm: LayerNorm,
+    lin1: Linear,
+    lin2: Linear,
+    output_layer_norm: LayerNorm,
+    act: Activation,
+    heads: i64,
+    attn_dropout: f64,
+    dropout: f64,
+}
+
+impl Block {
+    fn new(p: Path, c: &ModelConfig) -> Self {
+        let (h, i) = (c.hidden_size, c.intermediate_size);
+        let a = &p / "attention";
+        let f = &p / "ffn";
+        Block {
+            q_lin: Linear::new(&a / "q_lin", h, h),
+            k_lin: Linear::new(&a / "k_lin", h, h),
+            v_lin: Linear::new(&a / "v_lin", h, h),
+            out_lin: Linear::new(&a / "out_lin", h, h),
+            sa_layer_norm: LayerNorm::new(&p / "sa_layer_norm", h, EPS),
+            lin1: Linear::new(&f / "lin1", h, i),
+            lin2: Linear::new(&f / "lin2", i, h),
+            output_layer_norm: LayerNorm::new(&p / "output_layer_norm", h, EPS),
+            act: Activation::from_name(&c.hidden_act).expect("activation checked at config load"),
+            heads: c.num_attention_heads,
+            attn_dropout: c.attention_probs_dropout_prob,
+            dropout: c.hidden_dropout_prob,
+        }
+    }
+
+    fn forward(&self, x: &Tensor, mask: &Tensor, train: bool) -> Tensor {
+        let ctx = attention(
+            &self.q_lin.forward(x),
+            &self.k_lin.forward(x),
+            &self.v_lin.forward(x),
+            mask,
+            self.heads,
+            self.attn_dropout,
+            train,
+        );
+        // HF applies no dropout after out_lin.
+        let a = self
+            .sa_layer_norm
+            .forward(&(self.out_lin.forward(&ctx) + x));
+        let f = self
+            .lin2
+            .forward(&self.act.forward(&self.lin1.forward(&a)))
+            .dropout(self.dropout, train);
+        self.output_layer_norm.forward(&(f + a))
+    }
+}
+
+pub struct DistilBertModel {
+    word_embeddings: Embedding,
+    position_embeddings: Embedding,
+    layer_norm: LayerNorm,
+    dropout: f64,
+    layers: Vec<Block>,
+}
+
+impl DistilBertModel {
+    pub fn new(p: Path, c: &ModelConfig) -> Self {
+        let e = &p / "embeddings";
+        let t = &p / "transformer" / "layer";
+        DistilBertModel {
+            word_embeddings: Embedding::new(&e / "word_embeddings", c.vocab_size, c.hidden_size),
+            position_embeddings: Embedding::new(
+                &e / "position_embeddings",
+                c.max_position_embeddings,
+                c.hidden_size,
+            ),
+            layer_norm: LayerNorm::new(&e / "LayerNorm", c.hidden_size, EPS),
+            dropout: c.hidden_dropout_prob,
+            layers: (0..c.num_hidden_layers)
+                .map(|i| Block::new(&t / i, c))
+                .collect(),
+        }
+    }
+
+    pub fn forward(&self, input_ids: &Tensor, attention_mask: &Tensor, train: bool) -> Tensor {
+        let seq = input_ids.size()[1];
+        let x = self.word_embeddings.forward(input_ids)
+            + self.position_embeddings.weight.narrow(0, 0, seq);
+        let mut x = self.layer_norm.forward(&x).dropout(self.dropout, train);
+        let mask = additive_mask(attention_mask, x.kind());
+        for layer in &self.layers {
+            x = layer.forward(&x, &mask, train);
+        }
+        x
+    }
+}
