@@ -1,1 +1,331 @@
-//! (in progress)
+//! medkit's HFEntityMatcher: a token-classification model run on segments through transformers'
+//! TokenClassificationPipeline logic (see `aggregation`), entities mapped back to document spans
+//! with medkit's span utilities, each with a `score` attribute. Long segments are split in
+//! strided windows (the pipeline's `stride` mode) instead of being truncated.
+
+use crate::aggregation::{self, AggregationStrategy, Match, TokenInfo};
+use crate::model::TokenClassifier;
+use crate::ops::common::{self, DeviceSpec};
+use crate::ops::spans;
+use crate::tokenizer::HfTokenizer;
+use medkit_sdk::{AnySpan, Attribute, NerOperation, OpResult, Segment};
+use serde::Deserialize;
+use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
+use tch::{Device, Kind, Tensor};
+use tokenizers::models::ModelWrapper;
+
+/// The operation's config: medkit's HFEntityMatcher arguments (minus cache_dir, name, uid), plus
+/// `tokenizer_max_length` and the window overlap `stride`.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatcherConfig {
+    pub model: String,
+    #[serde(default = "default_strategy")]
+    pub aggregation_strategy: String,
+    #[serde(default)]
+    pub attrs_to_copy: Vec<String>,
+    #[serde(default)]
+    pub device: DeviceSpec,
+    #[serde(default = "default_batch_size")]
+    pub batch_size: usize,
+    #[serde(default)]
+    pub hf_auth_token: Option<String>,
+    #[serde(default)]
+    pub tokenizer_max_length: Option<usize>,
+    /// Tokens shared by consecutive windows of a long segment.
+    #[serde(default)]
+    pub stride: Option<usize>,
+}
+
+fn default_strategy() -> String {
+    "max".into()
+}
+fn default_batch_size() -> usize {
+    1
+}
+
+/// One model input: a window of a segment's tokens, special tokens around it.
+struct Window {
+    segment: usize,
+    ids: Vec<i64>,
+    tokens: Vec<TokenInfo>,
+}
+
+pub struct HfEntityMatcher {
+    model: TokenClassifier,
+    tokenizer: HfTokenizer,
+    id2label: Vec<String>,
+    strategy: AggregationStrategy,
+    attrs_to_copy: Vec<String>,
+    batch_size: usize,
+    max_length: usize,
+    stride: usize,
+    model_name: String,
+    device: Device,
+    word_aware: bool,
+    unk_id: Option<i64>,
+}
+
+impl HfEntityMatcher {
+    pub fn from_json(config_json: &str) -> Result<Self, String> {
+        Self::new(common::parse_config(config_json, "ner hf-entity-matcher")?)
+    }
+
+    pub fn new(config: MatcherConfig) -> Result<Self, String> {
+        let strategy: AggregationStrategy = config.aggregation_strategy.parse()?;
+        if config.batch_size == 0 {
+            return Err("batch_size must be positive".into());
+        }
+        let device = config.device.resolve()?;
+        let dir = common::resolve_model(&config.model, config.hf_auth_token.as_deref())?;
+        let model = TokenClassifier::from_dir(&dir, None, device).map_err(|e| e.to_string())?;
+        let tokenizer = HfTokenizer::from_dir(&dir).map_err(|e| e.to_string())?;
+        let max_length = common::max_length(config.tokenizer_max_length, &dir, &model.config);
+        let specials = tokenizer
+            .inner()
+            .get_post_processor()
+            .map_or(0, |p| tokenizers::PostProcessor::added_tokens(p, false));
+        if max_length <= specials + 1 {
+            return Err(format!(
+                "tokenizer_max_length {max_length} leaves no room for text tokens"
+            ));
+        }
+        let content = max_length - specials;
+        let stride = config.stride.unwrap_or(content / 4).min(content / 2);
+        // The pipeline's test: does the tokenizer model mark word continuations?
+        let word_aware = match tokenizer.inner().get_model() {
+            ModelWrapper::WordPiece(wp) => !wp.continuing_subword_prefix.is_empty(),
+            ModelWrapper::BPE(bpe) => bpe
+                .continuing_subword_prefix
+                .as_ref()
+                .is_some_and(|p| !p.is_empty()),
+            _ => false,
+        };
+        let unk_id = match tokenizer.inner().get_model() {
+            ModelWrapper::WordPiece(wp) => tokenizer.token_to_id(&wp.unk_token),
+            ModelWrapper::BPE(bpe) => bpe
+                .unk_token
+                .as_deref()
+                .and_then(|t| tokenizer.token_to_id(t)),
+            _ => ["<unk>", "[UNK]"]
+                .iter()
+                .find_map(|t| tokenizer.token_to_id(t)),
+        };
+        let id2label = model.id2label();
+        Ok(Self {
+            model,
+            tokenizer,
+            id2label,
+            strategy,
+            attrs_to_copy: config.attrs_to_copy,
+            batch_size: config.batch_size,
+            max_length,
+            stride,
+            model_name: config.model,
+            device,
+            word_aware,
+            unk_id,
+        })
+    }
+
+    /// The windows of one segment's text (one unless it exceeds `max_length` tokens).
+    fn windows(&self, segment: usize, text: &str, out: &mut Vec<Window>) -> Result<usize, String> {
+        let enc = self
+            .tokenizer
+            .inner()
+            .encode_char_offsets(text, true)
+            .map_err(|e| format!("tokenizing a segment: {e}"))?;
+        let chars: Vec<char> = text.chars().collect();
+        let special = enc.get_special_tokens_mask();
+        let n = special.len();
+        let prefix = special.iter().take_while(|&&s| s == 1).count();
+        let suffix = if prefix == n {
+            0
+        } else {
+            special.iter().rev().take_while(|&&s| s == 1).count()
+        };
+        let info = |i: usize| {
+            let (start, end) = enc.get_offsets()[i];
+            let id = enc.get_ids()[i] as i64;
+            TokenInfo {
+                start,
+                end,
+                special: special[i] == 1,
+                is_subword: special[i] == 0
+                    && aggregation::is_subword(
+                        &enc.get_tokens()[i],
+                        &chars,
+                        start,
+                        end,
+                        Some(id) == self.unk_id,
+                        self.word_aware,
+                    ),
+            }
+        };
+        let ranges = window_ranges(
+            n - prefix - suffix,
+            self.max_length - prefix - suffix,
+            self.stride,
+        );
+        for r in &ranges {
+            let idx: Vec<usize> = (0..prefix)
+                .chain(r.start + prefix..r.end + prefix)
+                .chain(n - suffix..n)
+                .collect();
+            out.push(Window {
+                segment,
+                ids: idx.iter().map(|&i| enc.get_ids()[i] as i64).collect(),
+                tokens: idx.iter().map(|&i| info(i)).collect(),
+            });
+        }
+        Ok(ranges.len())
+    }
+
+    /// Softmaxed scores of each window, computed in length-sorted padded batches.
+    fn scores(&self, windows: &[Window]) -> Result<Vec<Vec<f32>>, String> {
+        let mut order: Vec<usize> = (0..windows.len()).collect();
+        order.sort_by_key(|&i| windows[i].ids.len());
+        let n = self.id2label.len();
+        let pad_id = self.tokenizer.pad_id();
+        let mut out = vec![Vec::new(); windows.len()];
+        for chunk in order.chunks(self.batch_size) {
+            let seq = chunk
+                .iter()
+                .map(|&i| windows[i].ids.len())
+                .max()
+                .unwrap_or(0);
+            let mut ids = Vec::with_capacity(chunk.len() * seq);
+            let mut mask = Vec::with_capacity(chunk.len() * seq);
+            for &i in chunk {
+                let w = &windows[i].ids;
+                ids.extend_from_slice(w);
+                ids.extend(std::iter::repeat_n(pad_id, seq - w.len()));
+                mask.extend(std::iter::repeat_n(1i64, w.len()));
+                mask.extend(std::iter::repeat_n(0i64, seq - w.len()));
+            }
+            let shape = [chunk.len() as i64, seq as i64];
+            let logits = tch::no_grad(|| {
+                let ids = Tensor::from_slice(&ids).view(shape).to_device(self.device);
+                let mask = Tensor::from_slice(&mask).view(shape).to_device(self.device);
+                self.model.forward_t(&ids, &mask, false)
+            });
+            let flat = logits
+                .to_kind(Kind::Float)
+                .to_device(Device::Cpu)
+                .flatten(0, -1);
+            let flat = Vec::<f32>::try_from(&flat).map_err(|e| format!("reading logits: {e}"))?;
+            for (row, &i) in chunk.iter().enumerate() {
+                let len = windows[i].ids.len();
+                let start = row * seq * n;
+                out[i] = aggregation::softmax_rows(&flat[start..start + len * n], n);
+            }
+        }
+        Ok(out)
+    }
+
+    fn to_entity(&self, m: &Match, segment: &Segment) -> Segment {
+        let spans: Vec<AnySpan> = segment.spans.to_vec();
+        let (text, spans) =
+            spans::extract(&segment.text, &spans, &[(m.start as u64, m.end as u64)]);
+        let mut attrs: Vec<Attribute> = segment
+            .attrs
+            .iter()
+            .filter(|a| self.attrs_to_copy.iter().any(|l| l == a.label.as_str()))
+            .map(|a| Attribute {
+                uid: new_uid().into(),
+                ..a.clone()
+            })
+            .collect();
+        attrs.push(Attribute {
+            uid: new_uid().into(),
+            label: "score".into(),
+            value: serde_json::json!(m.score as f64).to_string().into(),
+            metadata: serde_json::json!({ "model": self.model_name })
+                .to_string()
+                .into(),
+            class_name: "Attribute".into(),
+            extra: "{}".into(),
+        });
+        Segment {
+            uid: new_uid().into(),
+            label: m.label.clone().into(),
+            spans: spans.into(),
+            text: text.into(),
+            attrs: attrs.into(),
+            metadata: "{}".into(),
+        }
+    }
+}
+
+/// Content-token ranges of the windows: `size` tokens each, consecutive windows sharing `stride`
+/// tokens, as tokenizers' overflowing encodings.
+pub fn window_ranges(n: usize, size: usize, stride: usize) -> Vec<Range<usize>> {
+    let step = size - stride.min(size - 1);
+    let mut out = Vec::new();
+    let mut start = 0;
+    // The first window always exists (an empty text has one, with special tokens only).
+    loop {
+        let end = (start + size).min(n);
+        out.push(start..end);
+        if end == n {
+            return out;
+        }
+        start += step;
+    }
+}
+
+fn new_uid() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    format!(
+        "{nanos:016x}{:016x}",
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+impl NerOperation for HfEntityMatcher {
+    fn run(&mut self, segments: Vec<Segment>) -> OpResult<Vec<Segment>> {
+        Ok(self.run_batch(segments)?.into_iter().flatten().collect())
+    }
+
+    fn run_batch(&mut self, segments: Vec<Segment>) -> OpResult<Vec<Vec<Segment>>> {
+        let mut windows = Vec::new();
+        let mut windowed = 0;
+        for (i, s) in segments.iter().enumerate() {
+            if self.windows(i, &s.text, &mut windows)? > 1 {
+                windowed += 1;
+            }
+        }
+        if windowed > 0 {
+            log::info!(
+                "{windowed} segment(s) longer than {} tokens were split in windows (stride {})",
+                self.max_length,
+                self.stride
+            );
+        }
+        let scores = self.scores(&windows)?;
+        let mut matches: Vec<Vec<Match>> = vec![Vec::new(); segments.len()];
+        let mut nb_windows = vec![0usize; segments.len()];
+        for (w, s) in windows.iter().zip(&scores) {
+            let found = aggregation::aggregate_window(s, &w.tokens, &self.id2label, self.strategy);
+            matches[w.segment].extend(found);
+            nb_windows[w.segment] += 1;
+        }
+        Ok(segments
+            .iter()
+            .zip(matches)
+            .zip(nb_windows)
+            .map(|((segment, m), nb)| {
+                let m = if nb > 1 {
+                    aggregation::aggregate_overlapping(m)
+                } else {
+                    m
+                };
+                m.iter().map(|m| self.to_entity(m, segment)).collect()
+            })
+            .collect())
+    }
+}

@@ -14,6 +14,7 @@ pub mod weights;
 pub mod aggregation;
 pub mod collate;
 pub mod inference;
+pub mod ops;
 mod register;
 pub mod trainable;
 

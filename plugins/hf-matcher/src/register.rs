@@ -1,1 +1,37 @@
-//! (in progress)
+//! The plugin's operations: `trainable hf-entity-matcher` (medkit's make_trainable) and
+//! `ner hf-entity-matcher` (medkit's HFEntityMatcher).
+
+use crate::inference::HfEntityMatcher;
+use crate::trainable::HfEntityMatcherTrainable;
+
+medkit_sdk::register_operation! {
+    kind: trainable,
+    name: "hf-entity-matcher",
+    description: "Fine-tunes a HuggingFace token-classification model (medkit's HFEntityMatcher.make_trainable)",
+    config_example: r#"model_name_or_path = "camembert-base"   # local dir or hub name
+labels = ["problem", "treatment", "test"]
+tagging_scheme = "iob2"                  # iob2 | bilou
+tag_subtokens = false
+# tokenizer_max_length = 512             # default: the tokenizer's model_max_length
+device = -1                              # -1 = cpu, N = cuda:N (or "cpu", "cuda:0")
+# hf_auth_token = "hf_..."               # private hub models; never logged
+# seed = 0                               # seeds the new classification head
+"#,
+    create: |config_json: &str| HfEntityMatcherTrainable::from_json(config_json),
+}
+
+medkit_sdk::register_operation! {
+    kind: ner,
+    name: "hf-entity-matcher",
+    description: "Entities from a HuggingFace token-classification model (medkit's HFEntityMatcher)",
+    config_example: r#"model = "checkpoints/checkpoint_best"  # local dir or hub name
+aggregation_strategy = "max"             # none | simple | first | average | max
+attrs_to_copy = []
+device = -1                              # -1 = cpu, N = cuda:N (or "cpu", "cuda:0")
+batch_size = 1
+# tokenizer_max_length = 512             # default: the tokenizer's model_max_length
+# stride = 128                           # tokens shared by the windows of long segments
+# hf_auth_token = "hf_..."
+"#,
+    create: |config_json: &str| HfEntityMatcher::from_json(config_json),
+}

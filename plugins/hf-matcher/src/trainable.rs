@@ -1,1 +1,438 @@
-//! (in progress)
+//! medkit's `HFEntityMatcher.make_trainable` (HFEntityMatcherTrainable): label map from the tagging
+//! scheme, preprocessing into aligned tag ids, padded train/eval steps with transformers' token
+//! classification loss, AdamW with a resumable state, HF-layout saving.
+
+use crate::collate::{self, IGNORE_INDEX};
+use crate::config::ModelConfig;
+use crate::model::TokenClassifier;
+use crate::ops::adamw::{AdamW, AdamWConfig};
+use crate::ops::common::{self, DeviceSpec};
+use crate::ops::spans::normalize_spans;
+use crate::tokenizer::HfTokenizer;
+use medkit_plugin_tagging::{align_labels, entities_to_tags, Scheme};
+use medkit_sdk::{Features, OpResult, StepOutput, TextDocument, Trainable};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+use tch::{Device, Reduction, Tensor};
+
+/// The operation's config: medkit's `make_trainable` arguments, plus `seed`.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainableConfig {
+    pub model_name_or_path: String,
+    pub labels: Vec<String>,
+    pub tagging_scheme: String,
+    #[serde(default)]
+    pub tag_subtokens: bool,
+    #[serde(default)]
+    pub tokenizer_max_length: Option<usize>,
+    #[serde(default)]
+    pub hf_auth_token: Option<String>,
+    #[serde(default)]
+    pub device: DeviceSpec,
+    /// Seeds torch before the classification head is created (same seed, same run).
+    #[serde(default)]
+    pub seed: Option<u64>,
+}
+
+/// What `save_state` writes besides the optimizer moments.
+pub const STATE_FILE: &str = "trainable_state.json";
+
+#[derive(Serialize, Deserialize)]
+struct SavedState {
+    seed: u64,
+    steps_since_seed: u64,
+    train_steps: u64,
+    optimizer: Option<SavedOptimizer>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SavedOptimizer {
+    config: AdamWConfig,
+    step: u64,
+}
+
+pub struct HfEntityMatcherTrainable {
+    model: TokenClassifier,
+    tokenizer: HfTokenizer,
+    scheme: Scheme,
+    labels: HashSet<String>,
+    id_to_label: Vec<String>,
+    tag_to_id: HashMap<String, i64>,
+    tag_subtokens: bool,
+    max_length: usize,
+    device: Device,
+    optimizer: Option<AdamW>,
+    /// Dropout draws are seeded per step from (seed, steps since seed): a resumed run replays them.
+    seed: u64,
+    steps_since_seed: u64,
+    train_steps: u64,
+    /// Preprocessing problems, summarised once (at the next optimizer/step call).
+    skipped_labels: BTreeMap<String, usize>,
+    truncated_entities: usize,
+    truncated_docs: usize,
+}
+
+impl HfEntityMatcherTrainable {
+    pub fn from_json(config_json: &str) -> Result<Self, String> {
+        let config: TrainableConfig =
+            common::parse_config(config_json, "trainable hf-entity-matcher")?;
+        Self::new(config)
+    }
+
+    pub fn new(config: TrainableConfig) -> Result<Self, String> {
+        let scheme = Scheme::from_name(&config.tagging_scheme).map_err(|_| {
+            format!(
+                "unknown tagging_scheme '{}' (expected iob2 or bilou)",
+                config.tagging_scheme
+            )
+        })?;
+        if !matches!(scheme, Scheme::Iob2 | Scheme::Bilou) {
+            return Err(format!(
+                "tagging_scheme '{}' is not one of medkit's (iob2, bilou)",
+                config.tagging_scheme
+            ));
+        }
+        if config.labels.is_empty() {
+            return Err("labels is empty: give at least one entity label to learn".into());
+        }
+        let unique: HashSet<&String> = config.labels.iter().collect();
+        if unique.len() != config.labels.len() {
+            return Err(format!("labels has duplicates: {:?}", config.labels));
+        }
+        if config.tokenizer_max_length == Some(0) {
+            return Err("tokenizer_max_length must be positive".into());
+        }
+        let device = config.device.resolve()?;
+        let dir =
+            common::resolve_model(&config.model_name_or_path, config.hf_auth_token.as_deref())?;
+        let model_config =
+            ModelConfig::from_file(&dir.join("config.json")).map_err(|e| e.to_string())?;
+        let tags = scheme.tags(&config.labels);
+        // medkit keeps the model's own mapping when its label set is the same (easier fine-tuning).
+        let own: Vec<String> = model_config.id2label.values().cloned().collect();
+        let (mut a, mut b) = (own.clone(), tags.clone());
+        a.sort();
+        b.sort();
+        let id_to_label = if a == b {
+            own
+        } else {
+            log::warn!(
+                "The model seems to have different labels. Pretrained with labels: {a:?}, new labels \
+                 {b:?}. Ignoring the model labels as a result."
+            );
+            tags
+        };
+        let seed = config.seed.unwrap_or(0);
+        if let Some(s) = config.seed {
+            tch::manual_seed(s as i64); // the new head's initialisation
+        }
+        let model = TokenClassifier::from_dir(&dir, Some(&id_to_label), device)
+            .map_err(|e| e.to_string())?;
+        let tokenizer = HfTokenizer::from_dir(&dir).map_err(|e| e.to_string())?;
+        let max_length = common::max_length(config.tokenizer_max_length, &dir, &model.config);
+        let tag_to_id = id_to_label
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.clone(), i as i64))
+            .collect();
+        Ok(Self {
+            model,
+            tokenizer,
+            scheme,
+            labels: config.labels.into_iter().collect(),
+            id_to_label,
+            tag_to_id,
+            tag_subtokens: config.tag_subtokens,
+            max_length,
+            device,
+            optimizer: None,
+            seed,
+            steps_since_seed: 0,
+            train_steps: 0,
+            skipped_labels: BTreeMap::new(),
+            truncated_entities: 0,
+            truncated_docs: 0,
+        })
+    }
+
+    pub fn model(&self) -> &TokenClassifier {
+        &self.model
+    }
+
+    pub fn max_length(&self) -> usize {
+        self.max_length
+    }
+
+    fn flush_warnings(&mut self) {
+        for (label, n) in std::mem::take(&mut self.skipped_labels) {
+            log::warn!(
+                "Skipped {n} entit{} labelled '{label}': not in the trained labels",
+                plural(n)
+            );
+        }
+        if self.truncated_entities > 0 {
+            log::warn!(
+                "{} entit{} cut or dropped by truncation at {} tokens in {} document(s); raise \
+                 tokenizer_max_length or split the documents",
+                self.truncated_entities,
+                plural(self.truncated_entities),
+                self.max_length,
+                self.truncated_docs
+            );
+            self.truncated_entities = 0;
+            self.truncated_docs = 0;
+        }
+    }
+
+    /// Forward pass and transformers' token-classification loss (mean over non-ignored tokens).
+    fn forward(
+        &self,
+        batch: &[Features],
+        train: bool,
+    ) -> Result<(collate::PaddedBatch, Tensor, Tensor), String> {
+        if batch.is_empty() {
+            return Err("empty batch".into());
+        }
+        let padded = collate::pad(batch, self.tokenizer.pad_id())?;
+        let t = padded.to_tensors(self.device);
+        let logits = self.model.forward_t(&t.input_ids, &t.attention_mask, train);
+        let n = self.id_to_label.len() as i64;
+        let loss = logits.view([-1, n]).cross_entropy_loss::<Tensor>(
+            &t.labels.view([-1]),
+            None,
+            Reduction::Mean,
+            IGNORE_INDEX,
+            0.0,
+        );
+        Ok((padded, logits, loss))
+    }
+
+    fn outputs(
+        padded: &collate::PaddedBatch,
+        logits: &Tensor,
+        loss: f64,
+    ) -> Result<StepOutput, String> {
+        let predictions = collate::argmax_ids(logits)?;
+        let (references, predictions) = padded.split_outputs(&predictions);
+        Ok(StepOutput {
+            loss,
+            references: references.into_iter().map(Into::into).collect(),
+            predictions: predictions.into_iter().map(Into::into).collect(),
+        })
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        "y"
+    } else {
+        "ies"
+    }
+}
+
+/// A per-step seed from (seed, step): splitmix64, so nearby steps get unrelated streams.
+fn step_seed(seed: u64, step: u64) -> i64 {
+    let mut z = seed ^ step.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    ((z ^ (z >> 31)) >> 1) as i64
+}
+
+fn has_targets(padded: &collate::PaddedBatch) -> bool {
+    padded.labels.iter().any(|&l| l != IGNORE_INDEX)
+}
+
+impl Trainable for HfEntityMatcherTrainable {
+    fn id_to_label(&self) -> Vec<String> {
+        self.id_to_label.clone()
+    }
+
+    fn device(&self) -> String {
+        match self.device {
+            Device::Cpu => "cpu".into(),
+            Device::Cuda(i) => format!("cuda:{i}"),
+            d => format!("{d:?}").to_lowercase(),
+        }
+    }
+
+    fn set_seed(&mut self, seed: u64) -> OpResult<()> {
+        self.seed = seed;
+        self.steps_since_seed = 0;
+        tch::manual_seed(seed as i64);
+        Ok(())
+    }
+
+    fn preprocess(&mut self, document: TextDocument) -> OpResult<Vec<Features>> {
+        let enc = self
+            .tokenizer
+            .encode(&document.text, Some(self.max_length))
+            .map_err(|e| e.to_string())?;
+        let tokens: Vec<Option<(usize, usize)>> = enc
+            .offsets
+            .iter()
+            .zip(&enc.special_tokens_mask)
+            .map(|(&o, &s)| (s == 0).then_some(o))
+            .collect();
+        let last_end = tokens.iter().flatten().map(|t| t.1).max().unwrap_or(0);
+        // Truncation happened if text beyond the last token has something to tokenize.
+        let truncated = document
+            .text
+            .chars()
+            .skip(last_end)
+            .any(|c| !c.is_whitespace());
+        let mut entities = Vec::new();
+        let mut cut = 0;
+        for e in document.entities() {
+            if !self.labels.contains(e.label.as_str()) {
+                *self.skipped_labels.entry(e.label.to_string()).or_default() += 1;
+                continue;
+            }
+            let spans: Vec<(usize, usize)> = normalize_spans(&e.spans)
+                .iter()
+                .map(|s| (s.start as usize, s.end as usize))
+                .collect();
+            if truncated && spans.last().is_some_and(|s| s.1 > last_end) {
+                cut += 1;
+            }
+            entities.push((e.label.to_string(), spans));
+        }
+        if cut > 0 {
+            self.truncated_entities += cut;
+            self.truncated_docs += 1;
+        }
+        let tags = entities_to_tags(self.scheme, &entities, &tokens);
+        let labels = align_labels(&tags, &enc.word_ids, &self.tag_to_id, self.tag_subtokens)
+            .map_err(|e| format!("aligning tags of document '{}': {e}", document.uid))?;
+        Ok(vec![Features {
+            input_ids: enc.ids.into(),
+            labels: labels.into(),
+        }])
+    }
+
+    fn configure_optimizer(&mut self, learning_rate: f64, config_json: &str) -> OpResult<()> {
+        self.flush_warnings();
+        let mut value: serde_json::Value = if config_json.trim().is_empty() {
+            serde_json::json!({})
+        } else {
+            serde_json::from_str(config_json).map_err(|e| format!("optimizer config: {e}"))?
+        };
+        value["lr"] = serde_json::json!(learning_rate);
+        let config: AdamWConfig =
+            serde_json::from_value(value).map_err(|e| format!("optimizer config: {e}"))?;
+        match &mut self.optimizer {
+            // Restored by load_state: keep the moments, take the new hyper-parameters.
+            Some(opt) => opt.config = config,
+            None => {
+                let params = self
+                    .model
+                    .vs
+                    .variables()
+                    .into_iter()
+                    .filter(|(_, t)| t.requires_grad())
+                    .collect();
+                self.optimizer = Some(AdamW::new(params, config));
+            }
+        }
+        Ok(())
+    }
+
+    fn set_learning_rate(&mut self, learning_rate: f64) -> OpResult<()> {
+        let opt = self
+            .optimizer
+            .as_mut()
+            .ok_or("set_learning_rate before configure_optimizer")?;
+        opt.config.lr = learning_rate;
+        Ok(())
+    }
+
+    fn train_step(&mut self, batch: Vec<Features>, loss_scale: f64) -> OpResult<StepOutput> {
+        self.flush_warnings();
+        let step = self.train_steps;
+        tch::manual_seed(step_seed(self.seed, self.steps_since_seed));
+        self.train_steps += 1;
+        self.steps_since_seed += 1;
+        let (padded, logits, loss) = self.forward(&batch, true)?;
+        if !has_targets(&padded) {
+            // Only special tokens: transformers' loss would be 0/0; nothing to learn here.
+            return Self::outputs(&padded, &logits, 0.0);
+        }
+        let value = f64::try_from(&loss).map_err(|e| format!("reading the loss: {e}"))?;
+        if !value.is_finite() {
+            return Err(format!("non-finite loss ({value}) at training step {step}"));
+        }
+        (loss * loss_scale).backward();
+        Self::outputs(&padded, &logits, value)
+    }
+
+    fn eval_step(&mut self, batch: Vec<Features>) -> OpResult<StepOutput> {
+        self.flush_warnings();
+        tch::no_grad(|| {
+            let (padded, logits, loss) = self.forward(&batch, false)?;
+            let value = if has_targets(&padded) {
+                f64::try_from(&loss).map_err(|e| format!("reading the loss: {e}"))?
+            } else {
+                0.0
+            };
+            Self::outputs(&padded, &logits, value)
+        })
+    }
+
+    fn optimizer_step(&mut self) -> OpResult<()> {
+        let opt = self
+            .optimizer
+            .as_mut()
+            .ok_or("optimizer_step before configure_optimizer")?;
+        opt.step();
+        opt.zero_grad();
+        Ok(())
+    }
+
+    fn save(&mut self, dir: &str) -> OpResult<()> {
+        let dir = Path::new(dir);
+        self.model.save(dir).map_err(|e| e.to_string())?;
+        self.tokenizer.save(dir).map_err(|e| e.to_string())
+    }
+
+    fn save_state(&mut self, dir: &str) -> OpResult<()> {
+        let dir = Path::new(dir);
+        std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+        if let Some(opt) = &self.optimizer {
+            opt.save(dir)?;
+        }
+        let state = SavedState {
+            seed: self.seed,
+            steps_since_seed: self.steps_since_seed,
+            train_steps: self.train_steps,
+            optimizer: self.optimizer.as_ref().map(|o| SavedOptimizer {
+                config: o.config.clone(),
+                step: o.step,
+            }),
+        };
+        let path = dir.join(STATE_FILE);
+        let text = serde_json::to_string_pretty(&state).expect("state serialises");
+        std::fs::write(&path, text).map_err(|e| format!("writing {}: {e}", path.display()))
+    }
+
+    fn load_state(&mut self, dir: &str) -> OpResult<()> {
+        let dir = Path::new(dir);
+        let path = dir.join(STATE_FILE);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| format!("reading {}: {e}", path.display()))?;
+        let state: SavedState =
+            serde_json::from_str(&text).map_err(|e| format!("invalid {}: {e}", path.display()))?;
+        if let Some(saved) = state.optimizer {
+            if self.optimizer.is_none() {
+                self.configure_optimizer(saved.config.lr, "{}")?;
+            }
+            let opt = self.optimizer.as_mut().expect("configured above");
+            opt.config = saved.config;
+            opt.load(dir, saved.step)?;
+        }
+        self.seed = state.seed;
+        self.steps_since_seed = state.steps_since_seed;
+        self.train_steps = state.train_steps;
+        Ok(())
+    }
+}

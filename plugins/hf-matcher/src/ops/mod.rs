@@ -1,0 +1,6 @@
+//! Helpers of the HF entity matcher operations: medkit's span utilities, the AdamW optimizer with
+//! a saveable state, config pieces both operations share.
+
+pub mod adamw;
+pub mod common;
+pub mod spans;

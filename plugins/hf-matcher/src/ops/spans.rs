@@ -1,0 +1,152 @@
+//! medkit's `span_utils.extract` and `normalize_spans`, so that an entity found in a segment's
+//! text gets the spans medkit would give it (ModifiedSpans kept, cut to the extracted length).
+
+use medkit_sdk::{AnySpan, ModifiedSpan, Span};
+
+fn length(span: &AnySpan) -> u64 {
+    match span {
+        AnySpan::Span(s) => s.len(),
+        AnySpan::Modified(m) => m.length,
+    }
+}
+
+/// The first `n` characters of `span`.
+fn head(span: &AnySpan, n: u64) -> AnySpan {
+    match span {
+        AnySpan::Span(s) => AnySpan::Span(Span::new(s.start, s.start + n)),
+        AnySpan::Modified(m) => AnySpan::Modified(ModifiedSpan {
+            length: n,
+            replaced_spans: m.replaced_spans.clone(),
+        }),
+    }
+}
+
+/// The last `n` characters of `span`.
+fn tail(span: &AnySpan, n: u64) -> AnySpan {
+    match span {
+        AnySpan::Span(s) => AnySpan::Span(Span::new(s.end - n, s.end)),
+        AnySpan::Modified(m) => AnySpan::Modified(ModifiedSpan {
+            length: n,
+            replaced_spans: m.replaced_spans.clone(),
+        }),
+    }
+}
+
+/// medkit's `_remove_in_spans` (`_replace_in_spans` with zero replacement lengths).
+fn remove_in_spans(spans: &[AnySpan], ranges: &[(u64, u64)]) -> Vec<AnySpan> {
+    let mut out = Vec::new();
+    if spans.is_empty() {
+        return out;
+    }
+    let mut span_index = 0;
+    let mut span = spans[0].clone();
+    let (mut span_start, mut span_end) = (0u64, length(&spans[0]));
+    let mut range_index = 0;
+    let (mut range_start, mut range_end) = ranges.first().copied().unwrap_or((0, 0));
+    while span_index < spans.len() || range_index < ranges.len() {
+        if range_index < ranges.len() && range_end <= span_start {
+            range_index += 1;
+            if let Some(&(s, e)) = ranges.get(range_index) {
+                (range_start, range_end) = (s, e);
+            }
+        }
+        if span_end == span_start || range_index == ranges.len() || span_end <= range_start {
+            if span_end != span_start {
+                out.push(span.clone());
+            }
+            span_index += 1;
+            span_start = span_end;
+            if let Some(next) = spans.get(span_index) {
+                span = next.clone();
+                span_end = span_start + length(next);
+            }
+            continue;
+        }
+        let before = range_start.saturating_sub(span_start);
+        let after = span_end.saturating_sub(range_end);
+        if before > 0 {
+            out.push(head(&span, before));
+        }
+        if after > 0 {
+            span = tail(&span, after);
+        }
+        span_start = span_end - after;
+    }
+    out
+}
+
+/// medkit's `span_utils.extract`: the text of `ranges` (segment character offsets, sorted) and
+/// the spans (document coordinates) they map to.
+pub fn extract(text: &str, spans: &[AnySpan], ranges: &[(u64, u64)]) -> (String, Vec<AnySpan>) {
+    if ranges.is_empty() {
+        return (String::new(), Vec::new());
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let piece: String = ranges
+        .iter()
+        .flat_map(|&(s, e)| chars[s as usize..e as usize].iter())
+        .collect();
+    let total: u64 = spans.iter().map(length).sum();
+    let mut to_remove = vec![(0, ranges[0].0)];
+    to_remove.extend(ranges.windows(2).map(|w| (w[0].1, w[1].0)));
+    to_remove.push((ranges[ranges.len() - 1].1, total));
+    (piece, remove_in_spans(spans, &to_remove))
+}
+
+/// medkit's `normalize_spans`: ModifiedSpans replaced by the spans they refer to, sorted,
+/// contiguous spans merged.
+pub fn normalize_spans(spans: &[AnySpan]) -> Vec<Span> {
+    let mut all: Vec<Span> = spans.iter().flat_map(|s| s.original_spans()).collect();
+    all.sort_by_key(|s| s.start);
+    let mut merged: Vec<Span> = Vec::with_capacity(all.len());
+    for s in all {
+        match merged.last_mut() {
+            Some(prev) if prev.end == s.start => prev.end = s.end,
+            _ => merged.push(s),
+        }
+    }
+    merged
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sp(s: u64, e: u64) -> AnySpan {
+        AnySpan::Span(Span::new(s, e))
+    }
+
+    #[test]
+    fn extract_through_offset_and_gaps() {
+        // Segment text "abcXYZ" made of doc [10,13) and [20,23).
+        let spans = vec![sp(10, 13), sp(20, 23)];
+        let (t, s) = extract("abcXYZ", &spans, &[(1, 5)]);
+        assert_eq!(t, "bcXY");
+        assert_eq!(s, vec![sp(11, 13), sp(20, 22)]);
+        let (t, s) = extract("abcXYZ", &spans, &[(0, 2)]);
+        assert_eq!((t.as_str(), s), ("ab", vec![sp(10, 12)]));
+    }
+
+    #[test]
+    fn extract_in_modified_span_keeps_replaced_spans() {
+        let m = AnySpan::Modified(ModifiedSpan {
+            length: 4,
+            replaced_spans: vec![Span::new(5, 7)].into(),
+        });
+        let spans = vec![sp(0, 2), m];
+        let (t, s) = extract("abWXYZ", &spans, &[(1, 4)]);
+        assert_eq!(t, "bWX");
+        assert_eq!(s.len(), 2);
+        assert_eq!(s[0], sp(1, 2));
+        assert!(matches!(&s[1], AnySpan::Modified(m) if m.length == 2));
+        assert_eq!(normalize_spans(&s), vec![Span::new(1, 2), Span::new(5, 7)]);
+    }
+
+    #[test]
+    fn normalize_merges_contiguous() {
+        assert_eq!(
+            normalize_spans(&[sp(3, 5), sp(0, 3), sp(7, 8)]),
+            vec![Span::new(0, 5), Span::new(7, 8)]
+        );
+    }
+}
