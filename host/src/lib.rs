@@ -1,5 +1,6 @@
 //! medkit-rs host runtime: plugin loading, corpus I/O, TOML pipelines, the trainer loop.
 
+pub mod annotate;
 pub mod commands;
 pub mod corpus;
 pub mod pipeline;

@@ -2,10 +2,6 @@
 
 pub mod config;
 pub mod load;
+mod run;
 
-use crate::commands::Context;
-use std::path::Path;
-
-pub fn run_file(_ctx: &Context, _config: &Path, _sets: &[String]) -> anyhow::Result<()> {
-    anyhow::bail!("pipelines are being wired")
-}
+pub use run::run_file;

@@ -1,0 +1,162 @@
+//! Pipeline files: key-path errors, overrides, path resolution, unknown operations.
+
+use medkit_tests::*;
+use std::path::Path;
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.display().to_string()
+}
+
+fn run(args: &[&str]) -> (bool, String) {
+    let out = medkit(args);
+    (out.status.success(), text(&out))
+}
+
+const MINIMAL: &str = r#"
+[corpus]
+train = "train.jsonl"
+validation = "train.jsonl"
+
+[train.trainable]
+operation = "hf-entity-matcher"
+model_name_or_path = "model"
+labels = ["x"]
+
+[train.trainer]
+output_dir = "out"
+"#;
+
+#[test]
+fn unknown_keys_are_errors_naming_the_key_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(
+        dir.path(),
+        "p.toml",
+        &format!("{MINIMAL}\nlearnin_rate = 1\n"),
+    );
+    let (ok, t) = run(&["run", &cfg]);
+    assert!(!ok);
+    assert!(
+        t.contains("train.trainer.learnin_rate") || t.contains("learnin_rate"),
+        "{t}"
+    );
+    assert!(t.contains("p.toml"), "{t}");
+    let cfg = write(dir.path(), "q.toml", "[trian]\nx = 1\n");
+    let (ok, t) = run(&["run", &cfg]);
+    assert!(!ok && t.contains("unknown field `trian`"), "{t}");
+}
+
+#[test]
+fn wrong_types_and_bad_toml_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(
+        dir.path(),
+        "p.toml",
+        &MINIMAL.replace(
+            "output_dir = \"out\"",
+            "output_dir = \"out\"\nbatch_size = \"four\"",
+        ),
+    );
+    let (ok, t) = run(&["run", &cfg]);
+    assert!(!ok && t.contains("train.trainer.batch_size"), "{t}");
+    let cfg = write(dir.path(), "bad.toml", "[corpus\n");
+    let (ok, t) = run(&["run", &cfg]);
+    assert!(
+        !ok && t.contains("bad.toml") && t.contains("invalid TOML"),
+        "{t}"
+    );
+    let (ok, t) = run(&["run", "/nonexistent/p.toml"]);
+    assert!(
+        !ok && t.contains("reading pipeline /nonexistent/p.toml"),
+        "{t}"
+    );
+}
+
+#[test]
+fn missing_required_values_and_missing_files_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(
+        dir.path(),
+        "p.toml",
+        &MINIMAL.replace("output_dir = \"out\"", ""),
+    );
+    let (ok, t) = run(&["run", &cfg]);
+    assert!(!ok && t.contains("output_dir"), "{t}");
+    // Relative corpus paths resolve against the pipeline file's folder.
+    let cfg = write(dir.path(), "q.toml", MINIMAL);
+    let (ok, t) = run(&["run", &cfg]);
+    let expected = dir.path().join("train.jsonl");
+    assert!(
+        !ok && t.contains(&format!(
+            "corpus.train: no such file {}",
+            expected.display()
+        )),
+        "{t}"
+    );
+    let (ok, t) = run(&["run", &cfg, "--set", "nokey"]);
+    assert!(!ok && t.contains("expected KEY=VALUE"), "{t}");
+}
+
+#[test]
+fn set_overrides_apply_before_checking() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(dir.path(), "p.toml", MINIMAL);
+    let (ok, t) = run(&["run", &cfg, "--set", "train.trainer.bogus=3"]);
+    assert!(!ok && t.contains("train.trainer.bogus"), "{t}");
+    let (ok, t) = run(&["run", &cfg, "--set", "corpus.train=\"elsewhere.jsonl\""]);
+    assert!(!ok && t.contains("elsewhere.jsonl"), "{t}");
+}
+
+#[test]
+fn unknown_operation_lists_the_available_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("train.jsonl"),
+        "{\"version\": \"0.2\", \"content_type\": \"text_document_list\"}\n",
+    )
+    .unwrap();
+    let cfg = write(
+        dir.path(),
+        "p.toml",
+        &MINIMAL.replace(
+            "operation = \"hf-entity-matcher\"",
+            "operation = \"no-such-op\"",
+        ),
+    );
+    let (ok, t) = run(&["run", &cfg]);
+    assert!(!ok, "{t}");
+    assert!(t.contains("pipeline key 'train.trainable'"), "{t}");
+    assert!(
+        t.contains("no trainable operation named 'no-such-op'")
+            && t.contains("available: hf-entity-matcher"),
+        "{t}"
+    );
+}
+
+#[test]
+fn a_pipeline_without_stages_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(dir.path(), "p.toml", "[corpus]\n");
+    let (ok, t) = run(&["run", &cfg]);
+    assert!(!ok && t.contains("no stage to run"), "{t}");
+}
+
+#[test]
+fn shipped_configs_parse() {
+    // Each file in configs/ is a valid pipeline for the schema (they run in their own tests).
+    for entry in std::fs::read_dir(root().join("configs")).unwrap() {
+        let p = entry.unwrap().path();
+        let text = std::fs::read_to_string(&p).unwrap();
+        let table: toml::Table = toml::from_str(&text).unwrap();
+        let r: Result<medkit_host::pipeline::config::PipelineConfig, _> =
+            serde_path_to_error::deserialize(toml::Value::Table(table));
+        assert!(
+            r.is_ok(),
+            "{}: {:?}",
+            p.display(),
+            r.err().map(|e| e.to_string())
+        );
+    }
+}
