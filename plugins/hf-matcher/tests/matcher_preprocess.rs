@@ -1,0 +1,125 @@
+//! Preprocessing (entities → aligned tag ids) on a French text with accents and sub-tokens, and
+//! dynamic padding.
+
+use medkit_plugin_hf::collate::{pad, IGNORE_INDEX};
+use medkit_plugin_hf::ops::tiny::{document, temp_dir, write_tiny_bert};
+use medkit_plugin_hf::trainable::HfEntityMatcherTrainable;
+use medkit_sdk::{Features, Trainable};
+use serde_json::json;
+
+const TEXT: &str = "Le patient présente une fièvre et un œdème aux jambes.";
+// [CLS] le patient pré ##sente une fi ##èvre et un œ ##dème aux jambes . [SEP]
+const X: i64 = IGNORE_INDEX;
+
+fn trainable(
+    dir: &std::path::Path,
+    scheme: &str,
+    tag_subtokens: bool,
+    max: Option<usize>,
+) -> HfEntityMatcherTrainable {
+    let mut config = json!({
+        "model_name_or_path": dir,
+        "labels": ["problem"],
+        "tagging_scheme": scheme,
+        "tag_subtokens": tag_subtokens,
+        "seed": 1,
+    });
+    if let Some(m) = max {
+        config["tokenizer_max_length"] = json!(m);
+    }
+    HfEntityMatcherTrainable::from_json(&config.to_string()).expect("trainable")
+}
+
+fn features(t: &mut HfEntityMatcherTrainable) -> Features {
+    let doc = document(
+        "d1",
+        TEXT,
+        &[
+            ("person", "patient"),
+            ("problem", "fièvre"),
+            ("problem", "œdème aux jambes"),
+        ],
+    );
+    let mut f = t.preprocess(doc).expect("preprocess");
+    assert_eq!(f.len(), 1);
+    f.remove(0)
+}
+
+#[test]
+fn preprocess_aligns_first_subtokens_iob2_and_bilou() {
+    let dir = temp_dir("preprocess");
+    write_tiny_bert(&dir, 0).unwrap();
+
+    let mut t = trainable(&dir, "iob2", false, None);
+    assert_eq!(t.id_to_label(), ["O", "B-problem", "I-problem"]);
+    let f = features(&mut t);
+    assert_eq!(
+        f.input_ids.as_slice(),
+        [2, 8, 18, 20, 21, 12, 22, 23, 13, 11, 24, 25, 41, 42, 5, 3]
+    );
+    // "person" is not a trained label: skipped, not an error.
+    assert_eq!(
+        f.labels.as_slice(),
+        [X, 0, 0, 0, X, 0, 1, X, 0, 0, 1, X, 2, 2, 0, X]
+    );
+
+    let mut t = trainable(&dir, "iob2", true, None);
+    let f = features(&mut t);
+    assert_eq!(
+        f.labels.as_slice(),
+        [X, 0, 0, 0, 0, 0, 1, 2, 0, 0, 1, 2, 2, 2, 0, X]
+    );
+
+    let mut t = trainable(&dir, "bilou", false, None);
+    assert_eq!(
+        t.id_to_label(),
+        ["O", "B-problem", "I-problem", "L-problem", "U-problem"]
+    );
+    let f = features(&mut t);
+    assert_eq!(
+        f.labels.as_slice(),
+        [X, 0, 0, 0, X, 0, 1, X, 0, 0, 1, X, 2, 3, 0, X]
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn preprocess_truncates_at_max_length() {
+    let dir = temp_dir("truncate");
+    write_tiny_bert(&dir, 0).unwrap();
+    let mut t = trainable(&dir, "iob2", false, Some(8));
+    let f = features(&mut t);
+    assert_eq!(f.input_ids.as_slice(), [2, 8, 18, 20, 21, 12, 22, 3]);
+    assert_eq!(f.labels.as_slice(), [X, 0, 0, 0, X, 0, 1, X]);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn collate_pads_ids_mask_and_labels() {
+    let a = Features {
+        input_ids: vec![2, 8, 3].into(),
+        labels: vec![X, 1, X].into(),
+    };
+    let b = Features {
+        input_ids: vec![2, 8, 9, 10, 3].into(),
+        labels: vec![X, 0, 1, 2, X].into(),
+    };
+    let p = pad(&[a, b], 0).unwrap();
+    assert_eq!((p.batch, p.seq_len), (2, 5));
+    assert_eq!(p.input_ids, [2, 8, 3, 0, 0, 2, 8, 9, 10, 3]);
+    assert_eq!(p.attention_mask, [1, 1, 1, 0, 0, 1, 1, 1, 1, 1]);
+    assert_eq!(p.labels, [X, 1, X, X, X, X, 0, 1, 2, X]);
+    let (refs, preds) = p.split_outputs(&[9, 4, 9, 9, 9, 9, 5, 6, 7, 9]);
+    assert_eq!(refs, vec![vec![1], vec![0, 1, 2]]);
+    assert_eq!(preds, vec![vec![4], vec![5, 6, 7]]);
+    let t = p.to_tensors(tch::Device::Cpu);
+    assert_eq!(t.input_ids.size(), [2, 5]);
+
+    let bad = Features {
+        input_ids: vec![2, 3].into(),
+        labels: vec![X].into(),
+    };
+    assert!(pad(&[bad], 0)
+        .unwrap_err()
+        .contains("2 input ids but 1 labels"));
+}
