@@ -1,8 +1,108 @@
+//! `medkit convert`: medkit JSONL / BRAT / CoNLL in, medkit JSONL / BRAT out, optionally filtering
+//! overlapping entities and splitting into sentence mini-documents on the way.
+
 use super::Context;
+use crate::corpus::{self, medkit_json, CorpusError};
+use anyhow::Context as _;
+use medkit_sdk::data::TextDocument;
+use std::path::PathBuf;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum InputFormat {
+    Medkit,
+    Brat,
+    Conll,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    Medkit,
+    Brat,
+}
 
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Input format: medkit (JSONL file), brat (folder of .txt/.ann), conll (token<TAB>tag file).
+    #[arg(long = "from", value_enum)]
+    pub from: InputFormat,
+    /// Output format: medkit (JSONL file) or brat (new or empty folder).
+    #[arg(long = "to", value_enum)]
+    pub to: OutputFormat,
+    #[arg(long)]
+    pub input: PathBuf,
+    #[arg(long)]
+    pub output: PathBuf,
+    /// One document per sentence (medkit's SentenceTokenizer + DocumentSplitter).
+    #[arg(long)]
+    pub split_sentences: bool,
+    /// Drop overlapping entities, keeping the longest (medkit's filter_overlapping_entities).
+    #[arg(long)]
+    pub filter_overlaps: bool,
+}
 
-pub fn run(_ctx: &Context, _args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("'medkit convert' is not implemented yet")
+#[derive(Default)]
+struct Counts {
+    read: usize,
+    written: usize,
+    entities: usize,
+    dropped: usize,
+    lost: usize,
+}
+
+pub fn run(_ctx: &Context, args: Args) -> anyhow::Result<()> {
+    let input = &args.input;
+    let docs: Box<dyn Iterator<Item = Result<TextDocument, CorpusError>>> = match args.from {
+        InputFormat::Medkit => Box::new(medkit_json::read_documents(input)?),
+        InputFormat::Brat => Box::new(corpus::brat::read_dir(input)?.into_iter().map(Ok)),
+        InputFormat::Conll => Box::new(corpus::conll::read(input)?.into_iter().map(Ok)),
+    };
+    let mut c = Counts::default();
+    let mut convert =
+        |doc: Result<TextDocument, CorpusError>| -> anyhow::Result<Vec<TextDocument>> {
+            let mut doc = doc?;
+            c.read += 1;
+            if args.filter_overlaps {
+                c.dropped += corpus::overlaps::filter_overlapping_entities(&mut doc);
+            }
+            let out = if args.split_sentences {
+                let (parts, lost) = corpus::split::split_sentences(&doc);
+                c.lost += lost;
+                parts
+            } else {
+                vec![doc]
+            };
+            c.written += out.len();
+            c.entities += out.iter().map(|d| d.entities().count()).sum::<usize>();
+            Ok(out)
+        };
+    match args.to {
+        OutputFormat::Medkit => {
+            // streamed: a dropped writer (on error) leaves no output file
+            let mut w = medkit_json::DocumentWriter::create(&args.output)?;
+            for doc in docs {
+                for d in convert(doc)? {
+                    w.write(&d)?;
+                }
+            }
+            w.finish()?;
+        }
+        OutputFormat::Brat => {
+            let mut all = Vec::new();
+            for doc in docs {
+                all.extend(convert(doc)?);
+            }
+            corpus::brat::write_dir(&args.output, &all)
+                .with_context(|| format!("writing BRAT folder {}", args.output.display()))?;
+        }
+    }
+    log::info!(
+        "{} documents read, {} written with {} entities to {}; {} entities dropped as overlapping, {} lost by sentence splitting",
+        c.read,
+        c.written,
+        c.entities,
+        args.output.display(),
+        c.dropped,
+        c.lost
+    );
+    Ok(())
 }

@@ -1,0 +1,174 @@
+//! `.ann` lines, as medkit's `_brat_utils.parse_string`, except that a malformed line is an error
+//! (medkit logs and skips it) so that nothing is lost silently. `M` lines are read as attributes
+//! (old BRAT modifiers); `N`, `E` and other lines are ignored, as medkit does.
+
+use crate::corpus::CorpusError;
+use std::path::Path;
+
+pub struct BratEntity {
+    pub id: String,
+    pub label: String,
+    pub spans: Vec<(u64, u64)>,
+    pub text: String,
+    pub line: usize,
+}
+
+pub struct BratRelation {
+    pub id: String,
+    pub label: String,
+    pub subj: String,
+    pub obj: String,
+    pub line: usize,
+}
+
+pub struct BratAttribute {
+    pub id: String,
+    pub label: String,
+    pub target: String,
+    pub value: Option<String>,
+    pub line: usize,
+}
+
+pub struct BratNote {
+    pub id: String,
+    pub target: String,
+    pub value: String,
+    pub line: usize,
+}
+
+#[derive(Default)]
+pub struct BratAnn {
+    pub entities: Vec<BratEntity>,
+    pub relations: Vec<BratRelation>,
+    pub attributes: Vec<BratAttribute>,
+    pub notes: Vec<BratNote>,
+}
+
+/// Python dict semantics: a repeated id replaces the earlier item in its place.
+fn put<T>(v: &mut Vec<T>, item: T, id: impl Fn(&T) -> &str) {
+    let key = id(&item).to_string();
+    match v.iter().position(|x| id(x) == key) {
+        Some(i) => v[i] = item,
+        None => v.push(item),
+    }
+}
+
+/// `content` is the .ann text with newlines already normalised to `\n`.
+pub fn parse_ann(path: &Path, content: &str) -> Result<BratAnn, CorpusError> {
+    let mut doc = BratAnn::default();
+    for (i, ann) in content.split('\n').enumerate() {
+        let line = i + 1;
+        let Some(kind) = ann.chars().next() else {
+            continue;
+        };
+        if !matches!(kind, 'T' | 'R' | 'A' | 'M' | '#') {
+            continue;
+        }
+        let bad =
+            |what: &str| CorpusError::line(path, line, format!("malformed {what} line: {ann:?}"));
+        let (id, content) = ann
+            .split_once('\t')
+            .ok_or_else(|| bad("annotation (no tab)"))?;
+        let id = id.trim().to_string();
+        match kind {
+            'T' => {
+                let (tag_spans, text) = content
+                    .trim()
+                    .split_once('\t')
+                    .ok_or_else(|| bad("entity"))?;
+                let (tag, spans_text) = tag_spans.split_once(' ').ok_or_else(|| bad("entity"))?;
+                let mut spans = Vec::new();
+                for sp in spans_text.split(';') {
+                    let parts: Vec<&str> = sp.split_whitespace().collect();
+                    let [s, e] = parts[..] else {
+                        return Err(bad("entity"));
+                    };
+                    let (s, e) = (s.parse::<u64>(), e.parse::<u64>());
+                    let (Ok(s), Ok(e)) = (s, e) else {
+                        return Err(bad("entity"));
+                    };
+                    spans.push((s, e));
+                }
+                let e = BratEntity {
+                    id,
+                    label: tag.trim().to_string(),
+                    spans,
+                    text: text.replace('\t', " "),
+                    line,
+                };
+                put(&mut doc.entities, e, |e| &e.id);
+            }
+            'R' => {
+                let parts: Vec<&str> = content.split_whitespace().collect();
+                let [label, subj, obj] = parts[..] else {
+                    return Err(bad("relation"));
+                };
+                let subj = subj.replace("Arg1:", "");
+                let obj = obj.replace("Arg2:", "");
+                if subj.starts_with('E') || obj.starts_with('E') {
+                    log::warn!(
+                        "{}:{line}: relations between events are not supported, ignored",
+                        path.display()
+                    );
+                    continue;
+                }
+                let r = BratRelation {
+                    id,
+                    label: label.to_string(),
+                    subj,
+                    obj,
+                    line,
+                };
+                put(&mut doc.relations, r, |r| &r.id);
+            }
+            'A' | 'M' => {
+                let mut parts = content.trim().splitn(3, ' ');
+                let (Some(label), Some(target)) = (parts.next(), parts.next()) else {
+                    return Err(bad("attribute"));
+                };
+                let a = BratAttribute {
+                    id,
+                    label: label.trim().to_string(),
+                    target: target.trim().to_string(),
+                    value: parts.next().map(|v| v.trim().to_string()),
+                    line,
+                };
+                put(&mut doc.attributes, a, |a| &a.id);
+            }
+            _ => {
+                let (args, value) = content.split_once('\t').ok_or_else(|| bad("note"))?;
+                let (_type, target) = args.split_once(' ').ok_or_else(|| bad("note"))?;
+                let n = BratNote {
+                    id,
+                    target: target.trim().to_string(),
+                    value: value.trim().to_string(),
+                    line,
+                };
+                put(&mut doc.notes, n, |n| &n.id);
+            }
+        }
+    }
+    Ok(doc)
+}
+
+/// medkit's `_CUI_PATTERN.findall`: `\b[Cc]\d{7}\b`.
+pub fn find_cuis(s: &str) -> Vec<String> {
+    let c: Vec<char> = s.chars().collect();
+    let word = |x: char| x.is_alphanumeric() || x == '_';
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < c.len() {
+        let ok = (c[i] == 'C' || c[i] == 'c')
+            && (i == 0 || !word(c[i - 1]))
+            && i + 8 <= c.len()
+            && c[i + 1..i + 8].iter().all(|d| d.is_ascii_digit())
+            && (i + 8 == c.len() || !word(c[i + 8]));
+        if ok {
+            out.push(c[i..i + 8].iter().collect());
+            i += 8;
+        } else {
+            i += 1;
+        }
+    }
+    out
+}

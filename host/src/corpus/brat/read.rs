@@ -1,0 +1,259 @@
+//! BRAT folder -> TextDocuments, as `BratInputConverter().load(dir)`.
+
+use super::parse::{find_cuis, parse_ann};
+use crate::corpus::{new_uid, pyjson, CorpusError};
+use medkit_sdk::data::{
+    Annotation, AnySpan, Attribute, ModifiedSpan, Relation, Segment, Span, TextDocument,
+};
+use serde_json::{json, Value};
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+
+const UMLS_CLASS: &str = "medkit.core.text.umls_norm_attribute.UMLSNormAttribute";
+
+/// Reads every `<name>.txt` (with its `<name>.ann` when there is one) of `dir`, sorted by name.
+/// A `.ann` without its `.txt` is an error (medkit skips it with a warning).
+pub fn read_dir(dir: &Path) -> Result<Vec<TextDocument>, CorpusError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| CorpusError::io(dir, e))?;
+    let mut stems = BTreeSet::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| CorpusError::io(dir, e))?;
+        let p = entry.path();
+        let ext = p.extension().and_then(|e| e.to_str());
+        if matches!(ext, Some("txt") | Some("ann")) {
+            if let Some(stem) = p.file_stem().and_then(|s| s.to_str()) {
+                stems.insert(stem.to_string());
+            }
+        }
+    }
+    let root = dir.canonicalize().map_err(|e| CorpusError::io(dir, e))?;
+    let mut docs = Vec::with_capacity(stems.len());
+    for stem in stems {
+        let txt = dir.join(format!("{stem}.txt"));
+        let ann = dir.join(format!("{stem}.ann"));
+        for p in [&txt, &ann] {
+            inside(&root, p)?;
+        }
+        if !txt.exists() {
+            return Err(CorpusError::file(
+                &ann,
+                format!("no matching text file {}", txt.display()),
+            ));
+        }
+        docs.push(load_doc(&txt, ann.exists().then_some(ann.as_path()))?);
+    }
+    if docs.is_empty() {
+        log::warn!("no BRAT document (.txt) in {}", dir.display());
+    }
+    Ok(docs)
+}
+
+/// Refuses a file that resolves outside the corpus folder (e.g. a symlink to elsewhere).
+fn inside(root: &Path, p: &Path) -> Result<(), CorpusError> {
+    if let Ok(real) = p.canonicalize() {
+        if !real.starts_with(root) {
+            return Err(CorpusError::file(
+                p,
+                format!(
+                    "resolves to {}, outside the corpus folder {}",
+                    real.display(),
+                    root.display()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Text as Python's text mode reads it (universal newlines: `\r\n` and `\r` become `\n`).
+fn read_text(path: &Path) -> Result<String, CorpusError> {
+    let bytes = std::fs::read(path).map_err(|e| CorpusError::io(path, e))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let b = e.as_bytes();
+        let line = b[..at].iter().filter(|c| **c == b'\n').count() + 1;
+        CorpusError::line(path, line, format!("invalid UTF-8 (byte offset {at})"))
+    })?;
+    Ok(if text.contains('\r') {
+        text.replace("\r\n", "\n").replace('\r', "\n")
+    } else {
+        text
+    })
+}
+
+fn meta(pairs: &[(&str, &Path)]) -> String {
+    let mut m = serde_json::Map::new();
+    for (k, p) in pairs {
+        m.insert(k.to_string(), Value::String(p.display().to_string()));
+    }
+    pyjson::to_string(&Value::Object(m))
+}
+
+/// One document: `metadata = {"path_to_text", "path_to_ann"}` (only path_to_text without .ann).
+pub fn load_doc(txt: &Path, ann: Option<&Path>) -> Result<TextDocument, CorpusError> {
+    let text = read_text(txt)?;
+    let Some(ann) = ann else {
+        return Ok(doc(text, meta(&[("path_to_text", txt)]), Vec::new()));
+    };
+    let anns = load_annotations(ann, &text)?;
+    Ok(doc(
+        text,
+        meta(&[("path_to_text", txt), ("path_to_ann", ann)]),
+        anns,
+    ))
+}
+
+fn doc(text: String, metadata: String, anns: Vec<Annotation>) -> TextDocument {
+    TextDocument {
+        uid: new_uid().into(),
+        text: text.into(),
+        metadata: metadata.into(),
+        anns: anns.into(),
+        attrs: Default::default(),
+    }
+}
+
+fn brat_id_meta(id: &str) -> String {
+    pyjson::to_string(&json!({ "brat_id": id }))
+}
+
+/// `BratInputConverter.load_annotations`: entities, then relations, then attributes and notes
+/// attached to their targets. Offsets are checked against `text` (medkit does not check them).
+fn load_annotations(path: &Path, text: &str) -> Result<Vec<Annotation>, CorpusError> {
+    let parsed = parse_ann(path, &read_text(path)?)?;
+    let n_chars = text.chars().count() as u64;
+    let mut anns: Vec<Annotation> = Vec::new();
+    let mut by_id: HashMap<String, usize> = HashMap::new();
+    for e in &parsed.entities {
+        let mut spans = Vec::new();
+        for &(s, t) in &e.spans {
+            if s > t || t > n_chars {
+                return Err(CorpusError::line(
+                    path,
+                    e.line,
+                    format!(
+                        "{}: span {s}-{t} is outside the text ({n_chars} characters)",
+                        e.id
+                    ),
+                ));
+            }
+            if !spans.is_empty() {
+                // BRAT joins fragments with one space
+                spans.push(AnySpan::Modified(ModifiedSpan {
+                    length: 1,
+                    replaced_spans: Default::default(),
+                }));
+            }
+            spans.push(AnySpan::Span(Span::new(s, t)));
+        }
+        let len: u64 = spans
+            .iter()
+            .map(|s| match s {
+                AnySpan::Span(s) => s.len(),
+                AnySpan::Modified(m) => m.length,
+            })
+            .sum();
+        let text_len = e.text.chars().count() as u64;
+        if len != text_len {
+            return Err(CorpusError::line(
+                path,
+                e.line,
+                format!(
+                    "{}: spans cover {len} characters but the text {:?} has {text_len}",
+                    e.id, e.text
+                ),
+            ));
+        }
+        by_id.insert(e.id.clone(), anns.len());
+        anns.push(Annotation::Entity(Segment {
+            uid: new_uid().into(),
+            label: e.label.as_str().into(),
+            spans: spans.into(),
+            text: e.text.as_str().into(),
+            attrs: Default::default(),
+            metadata: brat_id_meta(&e.id).into(),
+        }));
+    }
+    let uid_of = |anns: &[Annotation], i: usize| match &anns[i] {
+        Annotation::Entity(s) | Annotation::Segment(s) => s.uid.clone(),
+        Annotation::Relation(r) => r.uid.clone(),
+    };
+    for r in &parsed.relations {
+        let find = |id: &str| {
+            by_id.get(id).copied().ok_or_else(|| {
+                CorpusError::line(path, r.line, format!("{}: unknown annotation {id}", r.id))
+            })
+        };
+        let (s, t) = (find(&r.subj)?, find(&r.obj)?);
+        let rel = Relation {
+            uid: new_uid().into(),
+            label: r.label.as_str().into(),
+            source_id: uid_of(&anns, s),
+            target_id: uid_of(&anns, t),
+            attrs: Default::default(),
+            metadata: brat_id_meta(&r.id).into(),
+        };
+        by_id.insert(r.id.clone(), anns.len());
+        anns.push(Annotation::Relation(rel));
+    }
+    let mut attach = |target: &str, line: usize, a: Attribute| -> Result<(), CorpusError> {
+        let i = *by_id
+            .get(target)
+            .ok_or_else(|| CorpusError::line(path, line, format!("unknown annotation {target}")))?;
+        match &mut anns[i] {
+            Annotation::Entity(s) | Annotation::Segment(s) => s.attrs.push(a),
+            Annotation::Relation(r) => r.attrs.push(a),
+        }
+        Ok(())
+    };
+    for a in &parsed.attributes {
+        let value = a
+            .value
+            .as_ref()
+            .map_or(Value::Null, |v| Value::String(v.clone()));
+        attach(
+            &a.target,
+            a.line,
+            plain_attr(&a.label, &value, &brat_id_meta(&a.id)),
+        )?;
+    }
+    for n in &parsed.notes {
+        let cuis = find_cuis(&n.value);
+        if cuis.is_empty() {
+            attach(
+                &n.target,
+                n.line,
+                plain_attr("brat_note", &Value::String(n.value.clone()), "{}"),
+            )?;
+        }
+        for cui in cuis {
+            attach(&n.target, n.line, umls_attr(&cui))?;
+        }
+    }
+    Ok(anns)
+}
+
+fn plain_attr(label: &str, value: &Value, metadata: &str) -> Attribute {
+    Attribute {
+        uid: new_uid().into(),
+        label: label.into(),
+        value: pyjson::to_string(value).into(),
+        metadata: metadata.into(),
+        class_name: crate::corpus::medkit_json::ATTRIBUTE_CLASS.into(),
+        extra: "{}".into(),
+    }
+}
+
+/// `UMLSNormAttribute(cui=cui, umls_version=None)`.
+fn umls_attr(cui: &str) -> Attribute {
+    let extra =
+        json!({"cui": cui, "umls_version": null, "term": null, "score": null, "sem_types": null});
+    Attribute {
+        uid: new_uid().into(),
+        label: "NORMALIZATION".into(),
+        value: pyjson::to_string(&Value::String(format!("umls:{cui}"))).into(),
+        metadata: "{}".into(),
+        class_name: UMLS_CLASS.into(),
+        extra: pyjson::to_string(&extra).into(),
+    }
+}

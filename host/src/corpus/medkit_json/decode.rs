@@ -1,0 +1,268 @@
+//! One JSON line -> TextDocument, with errors that say which field is wrong.
+
+use super::*;
+use crate::corpus::pyjson;
+use medkit_sdk::data::{
+    Annotation, AnySpan, Attribute, ModifiedSpan, Relation, Segment, Span, TextDocument,
+};
+use serde_json::{Map, Value};
+use std::collections::HashSet;
+
+type Obj = Map<String, Value>;
+
+/// Parses one line of a medkit JSONL file (without its newline). The error says what is wrong
+/// and where in the document (`anns[3].spans[0].start: ...`); the reader adds file and line.
+pub fn document_from_json_line(line: &str) -> Result<TextDocument, String> {
+    let v: Value = serde_json::from_str(line).map_err(|e| format!("invalid JSON: {e}"))?;
+    document_from_value(&v)
+}
+
+pub(crate) fn document_from_value(v: &Value) -> Result<TextDocument, String> {
+    let o = as_obj(v, "document")?;
+    class(o, "document", &[DOC_CLASS])?;
+    let uid = string(o, "uid", "document")?;
+    let text = string(o, "text", "document")?;
+    let metadata = metadata(o, "document")?;
+    let n_chars = text.chars().count() as u64;
+    let mut anns = Vec::new();
+    let mut seen = HashSet::new();
+    if let Some(a) = o.get("anns") {
+        let list = a.as_array().ok_or("anns: expected a list")?;
+        for (i, a) in list.iter().enumerate() {
+            let ctx = format!("anns[{i}]");
+            let ann = annotation(a, &ctx, n_chars)?;
+            let ann_uid = match &ann {
+                Annotation::Segment(s) | Annotation::Entity(s) => s.uid.as_str(),
+                Annotation::Relation(r) => r.uid.as_str(),
+            };
+            if !seen.insert(ann_uid.to_string()) {
+                return Err(format!("{ctx}: duplicate annotation uid {ann_uid:?}"));
+            }
+            anns.push(ann);
+        }
+    }
+    let attrs = match o.get("attrs") {
+        Some(a) => attributes(a, "attrs")?,
+        None => Vec::new(),
+    };
+    Ok(TextDocument {
+        uid: uid.into(),
+        text: text.into(),
+        metadata: metadata.into(),
+        anns: anns.into(),
+        attrs: attrs.into(),
+    })
+}
+
+fn annotation(v: &Value, ctx: &str, n_chars: u64) -> Result<Annotation, String> {
+    let o = as_obj(v, ctx)?;
+    let cls = class(o, ctx, &[SEGMENT_CLASS, ENTITY_CLASS, RELATION_CLASS])?;
+    let uid = string(o, "uid", ctx)?.to_string();
+    let label = string(o, "label", ctx)?.to_string();
+    let attrs = attributes(field(o, "attrs", ctx)?, &format!("{ctx}.attrs"))?;
+    let metadata = metadata(o, ctx)?;
+    if cls == RELATION_CLASS {
+        return Ok(Annotation::Relation(Relation {
+            uid: uid.into(),
+            label: label.into(),
+            source_id: string(o, "source_id", ctx)?.into(),
+            target_id: string(o, "target_id", ctx)?.into(),
+            attrs: attrs.into(),
+            metadata: metadata.into(),
+        }));
+    }
+    let text = string(o, "text", ctx)?;
+    let list = field(o, "spans", ctx)?
+        .as_array()
+        .ok_or_else(|| format!("{ctx}.spans: expected a list"))?;
+    let mut spans = Vec::with_capacity(list.len());
+    for (i, s) in list.iter().enumerate() {
+        spans.push(any_span(s, &format!("{ctx}.spans[{i}]"), n_chars)?);
+    }
+    // medkit's Segment.__init__ asserts this too
+    let len: u64 = spans
+        .iter()
+        .map(|s| match s {
+            AnySpan::Span(s) => s.len(),
+            AnySpan::Modified(m) => m.length,
+        })
+        .sum();
+    let text_len = text.chars().count() as u64;
+    if len != text_len {
+        return Err(format!(
+            "{ctx}: spans cover {len} characters but text {text:?} has {text_len}"
+        ));
+    }
+    let seg = Segment {
+        uid: uid.into(),
+        label: label.into(),
+        spans: spans.into(),
+        text: text.into(),
+        attrs: attrs.into(),
+        metadata: metadata.into(),
+    };
+    Ok(if cls == ENTITY_CLASS {
+        Annotation::Entity(seg)
+    } else {
+        Annotation::Segment(seg)
+    })
+}
+
+fn any_span(v: &Value, ctx: &str, n_chars: u64) -> Result<AnySpan, String> {
+    let o = as_obj(v, ctx)?;
+    if class(o, ctx, &[SPAN_CLASS, MODIFIED_SPAN_CLASS])? == SPAN_CLASS {
+        return Ok(AnySpan::Span(span(o, ctx, n_chars)?));
+    }
+    let length = uint(o, "length", ctx)?;
+    let list = field(o, "replaced_spans", ctx)?
+        .as_array()
+        .ok_or_else(|| format!("{ctx}.replaced_spans: expected a list"))?;
+    let mut replaced = Vec::with_capacity(list.len());
+    for (i, s) in list.iter().enumerate() {
+        let c = format!("{ctx}.replaced_spans[{i}]");
+        let so = as_obj(s, &c)?;
+        class(so, &c, &[SPAN_CLASS])?;
+        replaced.push(span(so, &c, n_chars)?);
+    }
+    Ok(AnySpan::Modified(ModifiedSpan {
+        length,
+        replaced_spans: replaced.into(),
+    }))
+}
+
+fn span(o: &Obj, ctx: &str, n_chars: u64) -> Result<Span, String> {
+    let (start, end) = (uint(o, "start", ctx)?, uint(o, "end", ctx)?);
+    if start > end || end > n_chars {
+        return Err(format!(
+            "{ctx}: span {start}-{end} is not within the document text ({n_chars} characters)"
+        ));
+    }
+    Ok(Span::new(start, end))
+}
+
+fn attributes(v: &Value, ctx: &str) -> Result<Vec<Attribute>, String> {
+    let list = v
+        .as_array()
+        .ok_or_else(|| format!("{ctx}: expected a list"))?;
+    list.iter()
+        .enumerate()
+        .map(|(i, a)| attribute(a, &format!("{ctx}[{i}]")))
+        .collect()
+}
+
+/// Plain attributes map to uid/label/value/metadata. A subclass keeps its own fields, in order,
+/// in `extra` (for an unknown subclass also `label`/`value`, so that they are written back in place).
+fn attribute(v: &Value, ctx: &str) -> Result<Attribute, String> {
+    let o = as_obj(v, ctx)?;
+    let cls = string(o, "_class_name", ctx)?;
+    let uid = string(o, "uid", ctx)?;
+    let metadata = metadata(o, ctx)?;
+    let shape = attr_shape(cls);
+    let plain = cls == ATTRIBUTE_CLASS;
+    let (label, value) = if plain {
+        (
+            string(o, "label", ctx)?.to_string(),
+            pyjson::to_string(field(o, "value", ctx)?),
+        )
+    } else if let Some(s) = shape {
+        let label = if s.has_label {
+            string(o, "label", ctx)?.to_string()
+        } else {
+            s.fixed_label.to_string()
+        };
+        let value = if s.has_value {
+            pyjson::to_string(field(o, "value", ctx)?)
+        } else {
+            derived_value(cls, o)
+        };
+        (label, value)
+    } else {
+        let label = o.get("label").and_then(Value::as_str).unwrap_or_default();
+        let value = o.get("value").map_or("null".into(), pyjson::to_string);
+        (label.to_string(), value)
+    };
+    let mut extra = Map::new();
+    if !plain {
+        for (k, x) in o {
+            let base = matches!(k.as_str(), "uid" | "metadata" | "_class_name");
+            let shaped = shape
+                .is_some_and(|s| (k == "label" && s.has_label) || (k == "value" && s.has_value));
+            if !base && !shaped {
+                extra.insert(k.clone(), x.clone());
+            }
+        }
+    }
+    Ok(Attribute {
+        uid: uid.into(),
+        label: label.into(),
+        value: value.into(),
+        metadata: metadata.into(),
+        class_name: cls.into(),
+        extra: pyjson::to_string(&Value::Object(extra)).into(),
+    })
+}
+
+/// The `value` medkit computes for normalisation attributes (EntityNormAttribute.__init__).
+fn derived_value(cls: &str, o: &Obj) -> String {
+    let s = |k: &str| match o.get(k) {
+        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    let (kb_name, kb_id) = if cls.ends_with("UMLSNormAttribute") {
+        (Some("umls".to_string()), s("cui"))
+    } else if cls.ends_with("ADICAPNormAttribute") {
+        (Some("adicap".to_string()), s("code"))
+    } else if cls.ends_with("EntityNormAttribute") {
+        (s("kb_name"), s("kb_id"))
+    } else {
+        return "null".into();
+    };
+    match (kb_name, kb_id) {
+        (Some(n), Some(i)) => pyjson::to_string(&Value::String(format!("{n}:{i}"))),
+        (None, Some(i)) => pyjson::to_string(&Value::String(i)),
+        _ => o.get("term").map_or("null".into(), pyjson::to_string),
+    }
+}
+
+fn as_obj<'a>(v: &'a Value, ctx: &str) -> Result<&'a Obj, String> {
+    v.as_object()
+        .ok_or_else(|| format!("{ctx}: expected a JSON object"))
+}
+
+fn field<'a>(o: &'a Obj, key: &str, ctx: &str) -> Result<&'a Value, String> {
+    o.get(key)
+        .ok_or_else(|| format!("{ctx}: missing required field {key:?}"))
+}
+
+fn string<'a>(o: &'a Obj, key: &str, ctx: &str) -> Result<&'a str, String> {
+    field(o, key, ctx)?
+        .as_str()
+        .ok_or_else(|| format!("{ctx}.{key}: expected a string"))
+}
+
+fn uint(o: &Obj, key: &str, ctx: &str) -> Result<u64, String> {
+    field(o, key, ctx)?
+        .as_u64()
+        .ok_or_else(|| format!("{ctx}.{key}: expected a non-negative integer"))
+}
+
+fn metadata(o: &Obj, ctx: &str) -> Result<String, String> {
+    let m = field(o, "metadata", ctx)?;
+    if !m.is_object() {
+        return Err(format!("{ctx}.metadata: expected a JSON object"));
+    }
+    Ok(pyjson::to_string(m))
+}
+
+fn class<'a>(o: &'a Obj, ctx: &str, allowed: &[&str]) -> Result<&'a str, String> {
+    let c = string(o, "_class_name", ctx)?;
+    if allowed.contains(&c) {
+        Ok(c)
+    } else {
+        Err(format!(
+            "{ctx}._class_name: {c:?} is not one of {}",
+            allowed.join(", ")
+        ))
+    }
+}

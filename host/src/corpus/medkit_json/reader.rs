@@ -1,0 +1,140 @@
+//! Streamed reading: one document per `next()`, memory bounded by the longest line.
+
+use super::decode::document_from_value;
+use crate::corpus::CorpusError;
+use medkit_sdk::data::TextDocument;
+use serde_json::Value;
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+
+/// Iterator over the documents of a medkit JSONL file. After the first error it yields nothing more.
+pub struct DocumentReader {
+    path: PathBuf,
+    reader: BufReader<File>,
+    line: usize,
+    buf: Vec<u8>,
+    /// Document uids seen so far: medkit uids are unique; a repeat means a corrupt or merged file.
+    seen: HashSet<String>,
+    done: bool,
+}
+
+/// Opens `path` and checks its header line; documents are read as the iterator advances.
+pub fn read_documents(path: &Path) -> Result<DocumentReader, CorpusError> {
+    let file = File::open(path).map_err(|e| CorpusError::io(path, e))?;
+    let mut r = DocumentReader {
+        path: path.to_path_buf(),
+        reader: BufReader::with_capacity(1 << 16, file),
+        line: 0,
+        buf: Vec::new(),
+        seen: HashSet::new(),
+        done: false,
+    };
+    let header = match r.next_line()? {
+        Some((text, _)) => text,
+        None => {
+            return Err(CorpusError::file(
+                path,
+                "empty file: missing the medkit JSON header line",
+            ))
+        }
+    };
+    let v: Value = serde_json::from_str(&header)
+        .map_err(|e| r.err(format!("invalid header line (not JSON: {e})")))?;
+    let version = v.get("version").and_then(Value::as_str);
+    if version != Some("0.2") {
+        return Err(r.err(format!(
+            "unsupported medkit JSON version {:?} in header (expected \"0.2\")",
+            v.get("version").unwrap_or(&Value::Null)
+        )));
+    }
+    let ct = v.get("content_type").and_then(Value::as_str);
+    if ct != Some("text_document_list") {
+        return Err(r.err(format!(
+            "header content_type is {:?}, expected \"text_document_list\"",
+            v.get("content_type").unwrap_or(&Value::Null)
+        )));
+    }
+    Ok(r)
+}
+
+impl DocumentReader {
+    fn err(&self, msg: impl Into<String>) -> CorpusError {
+        CorpusError::line(&self.path, self.line, msg)
+    }
+
+    /// The next line as text (newline removed) and whether it ended with a newline.
+    fn next_line(&mut self) -> Result<Option<(String, bool)>, CorpusError> {
+        self.buf.clear();
+        let n = self
+            .reader
+            .read_until(b'\n', &mut self.buf)
+            .map_err(|e| CorpusError::io(&self.path, e))?;
+        if n == 0 {
+            return Ok(None);
+        }
+        self.line += 1;
+        let terminated = self.buf.last() == Some(&b'\n');
+        if terminated {
+            self.buf.pop();
+            if self.buf.last() == Some(&b'\r') {
+                self.buf.pop();
+            }
+        }
+        let bytes = std::mem::take(&mut self.buf);
+        match String::from_utf8(bytes) {
+            Ok(s) => Ok(Some((s, terminated))),
+            Err(e) => Err(self.err(format!(
+                "invalid UTF-8 at byte {} of the line",
+                e.utf8_error().valid_up_to()
+            ))),
+        }
+    }
+
+    fn next_doc(&mut self) -> Result<Option<TextDocument>, CorpusError> {
+        loop {
+            let Some((text, terminated)) = self.next_line()? else {
+                return Ok(None);
+            };
+            if text.trim().is_empty() {
+                continue;
+            }
+            let v: Value = serde_json::from_str(&text).map_err(|e| {
+                if terminated {
+                    self.err(format!("invalid JSON: {e}"))
+                } else {
+                    self.err(format!(
+                        "truncated last line (no newline at end of file, invalid JSON: {e})"
+                    ))
+                }
+            })?;
+            let doc = document_from_value(&v).map_err(|m| self.err(m))?;
+            if !self.seen.insert(doc.uid.to_string()) {
+                return Err(self.err(format!("duplicate document uid {:?}", doc.uid.as_str())));
+            }
+            return Ok(Some(doc));
+        }
+    }
+}
+
+impl Iterator for DocumentReader {
+    type Item = Result<TextDocument, CorpusError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        match self.next_doc() {
+            Ok(Some(d)) => Some(Ok(d)),
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
+}

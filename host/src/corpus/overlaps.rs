@@ -1,0 +1,91 @@
+//! medkit's `filter_overlapping_entities` (medkit.text.postprocessing.overlapping).
+
+use medkit_sdk::data::{Annotation, AnySpan, Segment, Span, TextDocument};
+use std::collections::HashSet;
+
+/// medkit's `normalize_spans`: replaced spans instead of ModifiedSpans, sorted, contiguous merged.
+pub fn normalize_spans(spans: &[AnySpan]) -> Vec<Span> {
+    let mut all: Vec<Span> = spans.iter().flat_map(AnySpan::original_spans).collect();
+    all.sort_by_key(|s| s.start); // stable, as Python's sort
+    let mut merged: Vec<Span> = Vec::with_capacity(all.len());
+    for s in all {
+        match merged.last_mut() {
+            Some(prev) if prev.end == s.start => prev.end = s.end,
+            _ => merged.push(s),
+        }
+    }
+    merged
+}
+
+/// `(start, end)` of the whole entity, from its normalized spans; None when it covers nothing.
+pub fn extent(spans: &[AnySpan]) -> Option<(u64, u64)> {
+    let n = normalize_spans(spans);
+    Some((n.first()?.start, n.last()?.end))
+}
+
+/// Keeps the longest of overlapping entities, as medkit does; returns how many were dropped.
+///
+/// medkit sorts by (extent length, start) descending (stable), keeps an entity when neither its
+/// start nor its end is a character already taken, then sorts the kept ones by start. Since `end`
+/// is exclusive, an entity that merely touches a longer one (end == other's start) is dropped too.
+/// Kept entities come first, then the other annotations in their order; relations that pointed to a
+/// dropped entity are removed with it.
+pub fn filter_overlapping_entities(doc: &mut TextDocument) -> usize {
+    let mut entities: Vec<(u64, u64, Segment)> = Vec::new();
+    let mut others = Vec::new();
+    for a in std::mem::take(&mut doc.anns) {
+        match a {
+            Annotation::Entity(e) => {
+                // medkit would fail on an entity without spans; such an entity is simply dropped
+                let (s, t) = extent(&e.spans).unwrap_or((u64::MAX, u64::MAX));
+                entities.push((s, t, e));
+            }
+            other => others.push(other),
+        }
+    }
+    let before = entities.len();
+    let mut order: Vec<usize> = (0..entities.len()).collect();
+    // reverse=True in Python keeps equal keys in their original order: sort descending, stable
+    order.sort_by(|&a, &b| {
+        let ka = (entities[a].1.wrapping_sub(entities[a].0), entities[a].0);
+        let kb = (entities[b].1.wrapping_sub(entities[b].0), entities[b].0);
+        kb.cmp(&ka)
+    });
+    let mut seen: Vec<(u64, u64)> = Vec::new(); // taken character ranges
+    let taken = |seen: &Vec<(u64, u64)>, c: u64| seen.iter().any(|&(s, t)| s <= c && c < t);
+    let mut keep = vec![false; entities.len()];
+    for i in order {
+        let (s, t, _) = &entities[i];
+        if *s == u64::MAX {
+            continue;
+        }
+        if !taken(&seen, *s) && !taken(&seen, *t) {
+            seen.push((*s, *t));
+            keep[i] = true;
+        }
+    }
+    let mut kept: Vec<(u64, Segment)> = Vec::new();
+    let mut dropped_uids = HashSet::new();
+    for (i, (s, _, e)) in entities.into_iter().enumerate() {
+        if keep[i] {
+            kept.push((s, e));
+        } else {
+            dropped_uids.insert(e.uid.to_string());
+        }
+    }
+    // medkit sorts by spans[0].start (stable); the normalized start is the same for plain spans
+    kept.sort_by_key(|(s, _)| *s);
+    let mut anns: Vec<Annotation> = kept
+        .into_iter()
+        .map(|(_, e)| Annotation::Entity(e))
+        .collect();
+    anns.extend(others.into_iter().filter(|a| match a {
+        Annotation::Relation(r) => {
+            !dropped_uids.contains(r.source_id.as_str())
+                && !dropped_uids.contains(r.target_id.as_str())
+        }
+        _ => true,
+    }));
+    doc.anns = anns.into();
+    before - keep.iter().filter(|k| **k).count()
+}
