@@ -8,8 +8,12 @@ pub struct Args {
     /// Override a key: `--set train.trainer.learning_rate=1e-4` (value parsed as TOML, else string).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
+    /// Continue training from the last checkpoint in the trainer's output_dir (model, optimizer
+    /// state, epoch and step).
+    #[arg(long)]
+    pub resume: bool,
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
-    crate::pipeline::run_file(ctx, &args.config, &args.set)
+    crate::pipeline::run_file(ctx, &args.config, &args.set, args.resume)
 }

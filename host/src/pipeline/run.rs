@@ -7,12 +7,14 @@ use super::load::{load, resolve};
 use crate::commands::Context;
 use crate::corpus::medkit_json::read_documents;
 use crate::plugins::{search_dirs, PluginSet};
-use crate::trainer::{Callbacks, TrainOutcome, Trainer};
+use crate::trainer::{Callbacks, ResumePoint, TrainOutcome, Trainer};
 use anyhow::{anyhow, bail, Context as _};
 use medkit_sdk::{Operation, OperationKind, TextDocument};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 /// Keys of operation configs that hold paths, resolved against the pipeline file's folder when
 /// they name something that exists there (else left as is: a hub name, say).
@@ -25,9 +27,10 @@ struct State {
     outcome: Option<TrainOutcome>,
     annotated: Option<PathBuf>,
     annotate_model: Option<String>,
+    resume: bool,
 }
 
-pub fn run_file(ctx: &Context, path: &Path, sets: &[String]) -> anyhow::Result<()> {
+pub fn run_file(ctx: &Context, path: &Path, sets: &[String], resume: bool) -> anyhow::Result<()> {
     let (config, base) = load(path, sets)?;
     let PipelineConfig {
         plugins,
@@ -51,6 +54,7 @@ pub fn run_file(ctx: &Context, path: &Path, sets: &[String]) -> anyhow::Result<(
         outcome: None,
         annotated: None,
         annotate_model: None,
+        resume,
     };
     if let Some(c) = corpus {
         state.max_documents = c.max_documents;
@@ -134,11 +138,26 @@ fn create(
 }
 
 fn run_train(plugins: &PluginSet, state: &mut State, t: TrainSection) -> anyhow::Result<()> {
+    let output_dir = resolve(&state.base, &t.trainer.output_dir);
+    let mut trainable_config = op_config(&state.base, &t.trainable)?;
+    let resume = if state.resume {
+        let point = ResumePoint::latest(&output_dir).ok_or_else(|| {
+            anyhow!(
+                "--resume: no checkpoint in {} to resume from",
+                output_dir.display()
+            )
+        })?;
+        // The trainable starts from the checkpoint's weights.
+        trainable_config["model_name_or_path"] = Value::String(point.dir.display().to_string());
+        Some(point)
+    } else {
+        None
+    };
     let trainable = match create(
         plugins,
         OperationKind::Trainable,
         "train.trainable",
-        &op_config(&state.base, &t.trainable)?,
+        &trainable_config,
         &t.trainable.operation,
     )? {
         Operation::Trainable(x) => x,
@@ -180,12 +199,14 @@ fn run_train(plugins: &PluginSet, state: &mut State, t: TrainSection) -> anyhow:
     let train_docs = load_docs(state, "train.train_split", &t.train_split)?;
     let eval_docs = load_docs(state, "train.eval_split", &t.eval_split)?;
     let mut config = t.trainer;
-    config.output_dir = resolve(&state.base, &config.output_dir);
+    config.output_dir = output_dir;
     let mut trainer = Trainer {
         config,
         trainable,
         metrics,
         callbacks: Callbacks::new(callbacks),
+        interrupt: Some(interrupt_flag()?),
+        resume,
     };
     let outcome = trainer.train(train_docs, eval_docs)?;
     let output_dir = trainer.config.output_dir.clone();
@@ -207,6 +228,18 @@ fn run_train(plugins: &PluginSet, state: &mut State, t: TrainSection) -> anyhow:
     }
     state.outcome = Some(outcome);
     Ok(())
+}
+
+/// A flag raised by the first SIGINT/SIGTERM (the trainer then stops at the next step boundary
+/// with a resumable checkpoint); a second signal exits at once.
+fn interrupt_flag() -> anyhow::Result<Arc<AtomicBool>> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let flag = Arc::new(AtomicBool::new(false));
+    for sig in [SIGINT, SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(sig, 130, flag.clone())?;
+        signal_hook::flag::register(sig, flag.clone())?;
+    }
+    Ok(flag)
 }
 
 /// `@best` / `@last` → the train stage's checkpoint.

@@ -13,6 +13,8 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Map, Value};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// What `Trainer::train` returns: medkit's history plus where the checkpoints went.
@@ -28,6 +30,64 @@ pub struct Trainer {
     pub trainable: TrainableBox,
     pub metrics: Option<MetricsBox>,
     pub callbacks: Callbacks,
+    /// Set (e.g. by SIGINT/SIGTERM) to stop at the next step boundary with a resumable checkpoint.
+    pub interrupt: Option<Arc<AtomicBool>>,
+    /// Continue a run from this checkpoint (its model is already loaded in the trainable).
+    pub resume: Option<ResumePoint>,
+}
+
+/// Where a resumed run picks up, read from a checkpoint's `trainer_state.json`.
+#[derive(Debug, Clone)]
+pub struct ResumePoint {
+    pub dir: PathBuf,
+    /// The epoch the checkpoint belongs to, and the first step of it still to run (0 when the
+    /// epoch was complete: the run goes on with the next epoch).
+    pub epoch: u32,
+    pub next_step: u64,
+    pub completed: bool,
+    pub seed: u64,
+    pub optimizer_steps: u64,
+    /// Sum of the train losses of the epoch's steps already run.
+    pub loss_sum: f64,
+}
+
+impl ResumePoint {
+    /// The most advanced checkpoint of `output_dir` (by epoch, then complete over interrupted,
+    /// then step), ignoring directories without a readable state.
+    pub fn latest(output_dir: &std::path::Path) -> Option<Self> {
+        existing_checkpoints(output_dir)
+            .iter()
+            .filter_map(|d| Self::read(d).ok())
+            .max_by_key(|r| (r.epoch, r.completed, r.next_step))
+    }
+
+    pub fn read(dir: &std::path::Path) -> anyhow::Result<Self> {
+        let path = dir.join(checkpoint::STATE_NAME);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let v: Value =
+            serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        let u = |k: &str| {
+            v.get(k)
+                .and_then(Value::as_u64)
+                .ok_or_else(|| anyhow!("{}: missing or invalid key '{k}'", path.display()))
+        };
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            epoch: u("epoch")? as u32,
+            next_step: v.get("next_step").and_then(Value::as_u64).unwrap_or(0),
+            completed: v.get("completed").and_then(Value::as_bool).unwrap_or(true),
+            seed: u("seed")?,
+            optimizer_steps: u("optimizer_steps")?,
+            loss_sum: v.get("loss_sum").and_then(Value::as_f64).unwrap_or(0.0),
+        })
+    }
+}
+
+/// What stopping at a step boundary left behind.
+enum EpochEnd {
+    Done(Vec<Metric>),
+    Interrupted { next_step: u64, loss_sum: f64 },
 }
 
 fn rerr<T>(
@@ -71,20 +131,26 @@ impl Trainer {
         std::fs::create_dir_all(&output_dir)
             .with_context(|| format!("creating output_dir {}", output_dir.display()))?;
         let existing = existing_checkpoints(&output_dir);
-        if !existing.is_empty() && !config.overwrite_output_dir {
+        if !existing.is_empty() && !config.overwrite_output_dir && self.resume.is_none() {
             bail!(
-                "output_dir {} already holds {} checkpoint(s) (e.g. {}); choose another output_dir \
-                 or set trainer.overwrite_output_dir = true",
+                "output_dir {} already holds {} checkpoint(s) (e.g. {}); resume with --resume, \
+                 choose another output_dir or set trainer.overwrite_output_dir = true",
                 output_dir.display(),
                 existing.len(),
                 existing[0].display()
             );
         }
+        let resume = self.resume.clone();
         // A fresh seed is drawn (and logged) when none is configured, so any run can be replayed.
-        let seed = config.seed.unwrap_or_else(rand::random);
-        if config.seed.is_none() {
-            log::info!("No seed configured; using seed {seed}");
-        }
+        let seed = match (&resume, config.seed) {
+            (Some(r), _) => r.seed,
+            (None, Some(s)) => s,
+            (None, None) => {
+                let s = rand::random();
+                log::info!("No seed configured; using seed {s}");
+                s
+            }
+        };
 
         let train = self.preprocess(train_docs, "train")?;
         let mut eval = self.preprocess(eval_docs, "eval")?;
@@ -115,23 +181,73 @@ impl Trainer {
         config_json["nb_train_examples"] = json!(train.len());
         config_json["nb_eval_examples"] = json!(eval.len());
         config_json["device"] = json!(rerr(self.trainable.device())?.to_string());
-        self.callbacks.train_begin(&config_json.to_string());
 
         let mut history = Vec::new();
         let mut best: Option<(PathBuf, f64)> = None;
         let mut last = None;
         let mut opt_step = 0u64;
-        for epoch in 1..=config.nb_training_epochs {
+        let mut first_epoch = 1;
+        let mut start_step = (0u64, 0.0f64);
+        if let Some(r) = &resume {
+            rerr(
+                self.trainable
+                    .load_state(RStr::from_str(&r.dir.display().to_string())),
+            )
+            .with_context(|| format!("loading the optimizer state of {}", r.dir.display()))?;
+            opt_step = r.optimizer_steps;
+            for _ in 0..opt_step {
+                scheduler.on_optimizer_step_silent();
+            }
+            rerr(self.trainable.set_learning_rate(scheduler.lr()))?;
+            first_epoch = if r.completed { r.epoch + 1 } else { r.epoch };
+            if !r.completed {
+                start_step = (r.next_step, r.loss_sum);
+            }
+            history = read_history(&output_dir, first_epoch - 1)?;
+            best = best_checkpoint(&output_dir, &config)?;
+            last = Some(r.dir.clone());
+            log::info!(
+                "Resuming from {} at epoch {first_epoch}, step {}",
+                r.dir.display(),
+                start_step.0
+            );
+        }
+        self.callbacks.train_begin(&config_json.to_string());
+
+        for epoch in first_epoch..=config.nb_training_epochs {
             let start = Instant::now();
             self.callbacks.epoch_begin(epoch);
-            // Per-epoch seeds make an epoch boundary a complete resume point.
-            rerr(self.trainable.set_seed(seed.wrapping_add(epoch as u64)))?;
             let mut order: Vec<usize> = (0..train.len()).collect();
             order.shuffle(&mut ChaCha8Rng::seed_from_u64(
                 seed ^ ((epoch as u64) << 32),
             ));
-            let train_metrics =
-                self.train_epoch(&train, &order, epoch, &mut scheduler, &mut opt_step)?;
+            let from = std::mem::take(&mut start_step);
+            let train_metrics = match self.train_epoch(
+                &train,
+                &order,
+                epoch,
+                seed,
+                from,
+                &mut scheduler,
+                &mut opt_step,
+            )? {
+                EpochEnd::Done(m) => m,
+                EpochEnd::Interrupted {
+                    next_step,
+                    loss_sum,
+                } => {
+                    let state = json!({"epoch": epoch, "completed": false, "next_step": next_step,
+                        "seed": seed, "optimizer_steps": opt_step, "loss_sum": loss_sum});
+                    let name = format!("{}_step{next_step:06}", checkpoint::checkpoint_name(epoch));
+                    let dir = self.save_checkpoint(&name, &state, &config_json, &json!(null))?;
+                    self.callbacks.train_end();
+                    bail!(
+                        "training interrupted at epoch {epoch}, step {next_step}; resumable checkpoint \
+                         written to {} (run again with --resume)",
+                        dir.display()
+                    );
+                }
+            };
             let eval_metrics = self.eval_epoch(&eval)?;
             let tracked = eval_metrics
                 .iter()
@@ -159,23 +275,23 @@ impl Trainer {
             if !is_last && !periodic {
                 continue;
             }
-            let value = eval_metrics
-                .iter()
-                .find(|m| m.name.as_str() == config.checkpoint_metric)
-                .map(|m| m.value)
-                .ok_or_else(|| {
-                    anyhow!(
-                        "checkpoint metric '{}' not found in eval metrics (have: {})",
-                        config.checkpoint_metric,
-                        eval_metrics
-                            .iter()
-                            .map(|m| m.name.to_string())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
-                })?;
-            let dir = self.save_checkpoint(epoch, seed, opt_step, &config_json, &record)?;
-            last = Some(dir.clone());
+            let value = metric_value(&eval_metrics, &config.checkpoint_metric)?;
+            let state = json!({"epoch": epoch, "completed": true, "seed": seed, "optimizer_steps": opt_step});
+            let dir = self.save_checkpoint(
+                &checkpoint::checkpoint_name(epoch),
+                &state,
+                &config_json,
+                &record,
+            )?;
+            // An interrupted checkpoint has served its purpose once a later one exists.
+            if let Some(prev) = last.replace(dir.clone()) {
+                if resume
+                    .as_ref()
+                    .is_some_and(|r| !r.completed && r.dir == prev)
+                {
+                    std::fs::remove_dir_all(&prev).ok();
+                }
+            }
             let better = match &best {
                 None => true,
                 Some((_, b)) => {
@@ -198,22 +314,27 @@ impl Trainer {
         })
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn train_epoch(
         &mut self,
         train: &[Features],
         order: &[usize],
         epoch: u32,
+        seed: u64,
+        (first_step, loss_sum): (u64, f64),
         scheduler: &mut LrScheduler,
         opt_step: &mut u64,
-    ) -> anyhow::Result<Vec<Metric>> {
+    ) -> anyhow::Result<EpochEnd> {
         let bs = self.config.batch_size;
-        let acc = self.config.gradient_accumulation_steps;
+        let acc = self.config.gradient_accumulation_steps as u64;
         let nb_batches = order.len().div_ceil(bs) as u64;
         let with_metrics = self.config.do_metrics_in_training && self.metrics.is_some();
-        let mut total = 0.0;
-        for (step, chunk) in order.chunks(bs).enumerate() {
+        let mut total = loss_sum;
+        for (step, chunk) in order.chunks(bs).enumerate().skip(first_step as usize) {
             let step = step as u64;
             self.callbacks.step_begin(step, nb_batches, Phase::Train);
+            // Seeding every step makes any step boundary an exact resume point (dropout masks).
+            rerr(self.trainable.set_seed(step_seed(seed, epoch, step)))?;
             let batch: RVec<Features> = chunk.iter().map(|&i| train[i].clone()).collect();
             let out = rerr(self.trainable.train_step(batch, 1.0 / acc as f64))
                 .with_context(|| format!("training step {step} of epoch {epoch}"))?;
@@ -224,7 +345,8 @@ impl Trainer {
                     out.loss
                 );
             }
-            if (step + 1) % acc as u64 == 0 || step + 1 == nb_batches {
+            let boundary = (step + 1) % acc == 0 || step + 1 == nb_batches;
+            if boundary {
                 if let Some(lr) = scheduler.on_optimizer_step(*opt_step) {
                     rerr(self.trainable.set_learning_rate(lr))?;
                 }
@@ -238,13 +360,24 @@ impl Trainer {
             }
             self.callbacks
                 .step_end(step, nb_batches, Phase::Train, total / (step + 1) as f64);
+            // Stop only where no gradient is pending, so the checkpoint holds the whole state.
+            let stop = self
+                .interrupt
+                .as_ref()
+                .is_some_and(|f| f.load(Ordering::SeqCst));
+            if stop && boundary && step + 1 < nb_batches {
+                return Ok(EpochEnd::Interrupted {
+                    next_step: step + 1,
+                    loss_sum: total,
+                });
+            }
         }
         let mut metrics = vec![Metric::new("loss", total / nb_batches.max(1) as f64)];
         if with_metrics {
             let m = self.metrics.as_mut().expect("checked");
             metrics.extend(rerr(m.compute())?.into_iter());
         }
-        Ok(metrics)
+        Ok(EpochEnd::Done(metrics))
     }
 
     /// Loss and metrics of the trainable on `eval` (no gradients).
@@ -273,26 +406,85 @@ impl Trainer {
 
     fn save_checkpoint(
         &mut self,
-        epoch: u32,
-        seed: u64,
-        opt_step: u64,
+        name: &str,
+        state: &Value,
         config_json: &Value,
         record: &Value,
     ) -> anyhow::Result<PathBuf> {
-        let name = checkpoint::checkpoint_name(epoch);
         let shown = self.config.output_dir.join(&name);
         self.callbacks.save(&shown.display().to_string());
         let trainable = &mut self.trainable;
-        write_atomically(&self.config.output_dir, &name, |tmp| {
+        write_atomically(&self.config.output_dir, name, |tmp| {
             let dir = tmp.display().to_string();
             rerr(trainable.save(RStr::from_str(&dir))).context("saving the model")?;
             rerr(trainable.save_state(RStr::from_str(&dir)))
                 .context("saving the optimizer state")?;
-            let state = json!({"epoch": epoch, "seed": seed, "optimizer_steps": opt_step});
-            write_json_atomically(&tmp.join(checkpoint::STATE_NAME), &state)?;
+            write_json_atomically(&tmp.join(checkpoint::STATE_NAME), state)?;
             write_json_atomically(&tmp.join(checkpoint::CONFIG_NAME), config_json)?;
-            write_json_atomically(&tmp.join(checkpoint::METRICS_NAME), record)?;
+            if !record.is_null() {
+                write_json_atomically(&tmp.join(checkpoint::METRICS_NAME), record)?;
+            }
             Ok(())
         })
     }
+}
+
+fn step_seed(seed: u64, epoch: u32, step: u64) -> u64 {
+    seed ^ ((epoch as u64) << 40) ^ step.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+fn metric_value(metrics: &[Metric], name: &str) -> anyhow::Result<f64> {
+    metrics
+        .iter()
+        .find(|m| m.name.as_str() == name)
+        .map(|m| m.value)
+        .ok_or_else(|| {
+            anyhow!(
+                "checkpoint metric '{name}' not found in eval metrics (have: {})",
+                metrics
+                    .iter()
+                    .map(|m| m.name.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+}
+
+/// The first `epochs` records of `output_dir/history.json` (none if absent).
+fn read_history(output_dir: &std::path::Path, epochs: u32) -> anyhow::Result<Vec<Value>> {
+    let path = output_dir.join("history.json");
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let mut v: Vec<Value> =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    v.truncate(epochs as usize);
+    Ok(v)
+}
+
+/// The best complete checkpoint in `output_dir` by the configured metric.
+fn best_checkpoint(
+    output_dir: &std::path::Path,
+    config: &TrainerConfig,
+) -> anyhow::Result<Option<(PathBuf, f64)>> {
+    let mut best: Option<(PathBuf, f64)> = None;
+    for dir in existing_checkpoints(output_dir) {
+        let Ok(text) = std::fs::read_to_string(dir.join(checkpoint::METRICS_NAME)) else {
+            continue; // interrupted checkpoints have no metrics
+        };
+        let v: Value = serde_json::from_str(&text)?;
+        let Some(x) = v["eval"][&config.checkpoint_metric].as_f64() else {
+            continue;
+        };
+        let better = best.as_ref().is_none_or(|(_, b)| {
+            (config.minimize_checkpoint_metric && x < *b)
+                || (!config.minimize_checkpoint_metric && x > *b)
+        });
+        if better {
+            best = Some((dir, x));
+        }
+    }
+    Ok(best)
 }

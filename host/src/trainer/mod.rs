@@ -9,7 +9,7 @@ pub mod scheduler;
 
 pub use config::TrainerConfig;
 pub use events::Callbacks;
-pub use fit::{TrainOutcome, Trainer};
+pub use fit::{ResumePoint, TrainOutcome, Trainer};
 
 #[cfg(test)]
 mod tests;

@@ -13,6 +13,7 @@ pub struct LrScheduler {
     minimize: bool,
     best: Option<f64>,
     bad_epochs: u32,
+    replayed: u64,
 }
 
 impl LrScheduler {
@@ -30,6 +31,7 @@ impl LrScheduler {
             minimize: config.metric_to_track_lr.ends_with("loss"),
             best: None,
             bad_epochs: 0,
+            replayed: 0,
         }
     }
 
@@ -51,6 +53,13 @@ impl LrScheduler {
         };
         self.lr = lr;
         Some(lr)
+    }
+
+    /// Replays an optimizer step already taken (resume), without reporting.
+    pub fn on_optimizer_step_silent(&mut self) {
+        let step = self.replayed;
+        self.replayed += 1;
+        let _ = self.on_optimizer_step(step);
     }
 
     /// ReduceLROnPlateau on the tracked eval metric; None when the lr is unchanged.

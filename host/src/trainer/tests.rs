@@ -22,6 +22,10 @@ struct Fake {
     epoch: usize,
     nan_at_step: Option<usize>,
     train_steps: usize,
+    /// Raised after this many train steps (simulates SIGINT).
+    interrupt_at: Option<(usize, Arc<std::sync::atomic::AtomicBool>)>,
+    /// The "model": the optimizer step count, saved and restored with the state.
+    opt_steps: usize,
 }
 
 impl Trainable for Fake {
@@ -32,7 +36,6 @@ impl Trainable for Fake {
         "cpu".into()
     }
     fn set_seed(&mut self, _seed: u64) -> OpResult<()> {
-        self.epoch += 1;
         Ok(())
     }
     fn preprocess(&mut self, document: TextDocument) -> OpResult<Vec<Features>> {
@@ -52,13 +55,18 @@ impl Trainable for Fake {
     }
     fn train_step(&mut self, batch: Vec<Features>, _scale: f64) -> OpResult<StepOutput> {
         self.train_steps += 1;
+        if let Some((n, flag)) = &self.interrupt_at {
+            if self.train_steps == *n {
+                flag.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
         let mut log = self.log.lock().unwrap();
         log.batches
             .push(batch.iter().map(|f| f.input_ids[0]).collect());
         let loss = if Some(self.train_steps) == self.nan_at_step {
             f64::NAN
         } else {
-            1.0 / (1.0 + log.optimizer_steps as f64)
+            1.0 / (1.0 + self.opt_steps as f64)
         };
         Ok(StepOutput {
             loss,
@@ -67,6 +75,9 @@ impl Trainable for Fake {
         })
     }
     fn eval_step(&mut self, batch: Vec<Features>) -> OpResult<StepOutput> {
+        if batch[0].input_ids[0] == 0 {
+            self.epoch += 1; // first eval batch of an epoch (eval is length-sorted; uid 0 first)
+        }
         Ok(StepOutput {
             loss: self.eval_losses.get(self.epoch - 1).copied().unwrap_or(1.0),
             references: batch.iter().map(|f| f.labels.clone()).collect(),
@@ -74,6 +85,7 @@ impl Trainable for Fake {
         })
     }
     fn optimizer_step(&mut self) -> OpResult<()> {
+        self.opt_steps += 1;
         self.log.lock().unwrap().optimizer_steps += 1;
         Ok(())
     }
@@ -81,9 +93,13 @@ impl Trainable for Fake {
         std::fs::write(format!("{dir}/model.bin"), b"weights").map_err(|e| e.to_string())
     }
     fn save_state(&mut self, dir: &str) -> OpResult<()> {
-        std::fs::write(format!("{dir}/optimizer.bin"), b"state").map_err(|e| e.to_string())
+        std::fs::write(format!("{dir}/optimizer.bin"), self.opt_steps.to_string())
+            .map_err(|e| e.to_string())
     }
-    fn load_state(&mut self, _dir: &str) -> OpResult<()> {
+    fn load_state(&mut self, dir: &str) -> OpResult<()> {
+        let t =
+            std::fs::read_to_string(format!("{dir}/optimizer.bin")).map_err(|e| e.to_string())?;
+        self.opt_steps = t.parse().map_err(|_| "bad state")?;
         Ok(())
     }
 }
@@ -148,6 +164,8 @@ fn trainer(dir: &std::path::Path, eval_losses: Vec<f64>, log: &Arc<Mutex<Log>>) 
         epoch: 0,
         nan_at_step: None,
         train_steps: 0,
+        interrupt_at: None,
+        opt_steps: 0,
     };
     let Operation::Trainable(trainable) = Operation::trainable(fake) else {
         unreachable!()
@@ -168,6 +186,8 @@ fn trainer(dir: &std::path::Path, eval_losses: Vec<f64>, log: &Arc<Mutex<Log>>) 
         trainable,
         metrics: Some(metrics),
         callbacks: Callbacks::new(vec![("recorder".into(), cb)]),
+        interrupt: None,
+        resume: None,
     }
 }
 
@@ -264,6 +284,8 @@ fn nan_loss_stops_and_names_the_step() {
         epoch: 0,
         nan_at_step: Some(5),
         train_steps: 0,
+        interrupt_at: None,
+        opt_steps: 0,
     };
     let Operation::Trainable(b) = Operation::trainable(fake) else {
         unreachable!()
@@ -313,5 +335,68 @@ fn unwritable_output_dir_is_an_error() {
     assert!(
         format!("{err:#}").contains("creating output_dir"),
         "{err:#}"
+    );
+}
+
+#[test]
+fn interrupted_then_resumed_equals_uninterrupted() {
+    use std::sync::atomic::AtomicBool;
+    // Reference run.
+    let ref_dir = tempfile::tempdir().unwrap();
+    let ref_log = Arc::new(Mutex::new(Log::default()));
+    let reference = trainer(ref_dir.path(), vec![], &ref_log)
+        .train(docs(10), docs(3))
+        .unwrap();
+
+    // Interrupted during epoch 2 (4th train step: step 0 of epoch 2; it stops after step 1, the
+    // next gradient-accumulation boundary).
+    let dir = tempfile::tempdir().unwrap();
+    let log = Arc::new(Mutex::new(Log::default()));
+    let flag = Arc::new(AtomicBool::new(false));
+    let mut t = trainer(dir.path(), vec![], &log);
+    let fake = Fake {
+        log: log.clone(),
+        eval_losses: vec![],
+        epoch: 0,
+        nan_at_step: None,
+        train_steps: 0,
+        interrupt_at: Some((4, flag.clone())),
+        opt_steps: 0,
+    };
+    let Operation::Trainable(b) = Operation::trainable(fake) else {
+        unreachable!()
+    };
+    t.trainable = b;
+    t.interrupt = Some(flag);
+    let err = t.train(docs(10), docs(3)).err().unwrap();
+    assert!(
+        err.to_string().contains("interrupted at epoch 2, step 2"),
+        "{err}"
+    );
+    let ckpts = checkpoint::existing_checkpoints(dir.path());
+    assert_eq!(ckpts.len(), 2, "epoch 1 + the interrupted one");
+    let point = ResumePoint::latest(dir.path()).unwrap();
+    assert!(!point.completed && point.epoch == 2 && point.next_step == 2);
+
+    // Resume with a fresh trainable (as the pipeline does: weights from the checkpoint).
+    let mut t = trainer(dir.path(), vec![], &log);
+    t.resume = Some(point);
+    let resumed = t.train(docs(10), docs(3)).unwrap();
+    assert_eq!(resumed.history, reference.history);
+    assert_eq!(log.lock().unwrap().batches, ref_log.lock().unwrap().batches);
+    assert_eq!(
+        log.lock().unwrap().optimizer_steps,
+        ref_log.lock().unwrap().optimizer_steps
+    );
+    // The interrupted checkpoint is gone once later ones exist.
+    let names: Vec<String> = checkpoint::existing_checkpoints(dir.path())
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into())
+        .collect();
+    assert!(
+        names
+            .iter()
+            .all(|n| ResumePoint::read(&dir.path().join(n)).unwrap().completed),
+        "{names:?}"
     );
 }
