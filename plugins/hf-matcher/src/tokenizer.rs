@@ -1,6 +1,7 @@
 //! HF fast-tokenizer equivalent: `tokenizer.json`, or a WordPiece vocab.txt built like
 //! transformers' BertTokenizer(Fast). Encodings carry character (code point) offsets.
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 
 use serde_json::{Map, Value};
 use tokenizers::decoders::wordpiece::WordPiece as WordPieceDecoder;
@@ -8,12 +9,15 @@ use tokenizers::models::wordpiece::WordPiece;
 use tokenizers::normalizers::bert::BertNormalizer;
 use tokenizers::pre_tokenizers::bert::BertPreTokenizer;
 use tokenizers::processors::template::TemplateProcessing;
-use tokenizers::{AddedToken, PostProcessor, Tokenizer, TruncationDirection};
+use tokenizers::{AddedToken, Tokenizer, TruncationParams};
 
 pub use crate::model::ModelError;
 
 pub struct HfTokenizer {
     tok: Tokenizer,
+    /// A copy with truncation at the last max_length asked (collation asks the same one again
+    /// and again); tokenizers applies truncation between the model and the post-processor.
+    truncating: RwLock<Option<(usize, Arc<Tokenizer>)>>,
     /// tokenizer_config.json as read (or as built for a vocab.txt model), re-saved as is.
     config: Map<String, Value>,
     pad_id: i64,
@@ -111,6 +115,7 @@ impl HfTokenizer {
             .or_else(|| ["[PAD]", "<pad>"].iter().find_map(|t| tok.token_to_id(t)))
             .unwrap_or(0) as i64;
         Ok(HfTokenizer {
+            truncating: RwLock::new(None),
             tok,
             config,
             pad_id,
@@ -124,16 +129,13 @@ impl HfTokenizer {
             path: self.dir.clone(),
             msg: e.to_string(),
         };
-        let mut enc = self.tok.encode_char_offsets(text, false).map_err(err)?;
-        if let Some(max) = max_length {
-            // Same order as tokenizers' own truncation: cut the sequence, then add specials.
-            let added = self
-                .tok
-                .get_post_processor()
-                .map_or(0, |p| p.added_tokens(false));
-            enc.truncate(max.saturating_sub(added), 0, TruncationDirection::Right);
-        }
-        let enc = self.tok.post_process(enc, None, true).map_err(err)?;
+        let enc = match max_length {
+            None => self.tok.encode_char_offsets(text, true).map_err(err)?,
+            Some(max) => self
+                .truncating(max)?
+                .encode_char_offsets(text, true)
+                .map_err(err)?,
+        };
         Ok(EncodedText {
             ids: enc.get_ids().iter().map(|&i| i as i64).collect(),
             offsets: enc.get_offsets().to_vec(),
@@ -144,6 +146,27 @@ impl HfTokenizer {
                 .map(|&m| m as u8)
                 .collect(),
         })
+    }
+
+    fn truncating(&self, max: usize) -> Result<Arc<Tokenizer>, ModelError> {
+        if let Some((m, t)) = self.truncating.read().expect("tokenizer cache").as_ref() {
+            if *m == max {
+                return Ok(t.clone());
+            }
+        }
+        let mut tok = self.tok.clone();
+        let params = TruncationParams {
+            max_length: max,
+            ..Default::default()
+        };
+        tok.with_truncation(Some(params))
+            .map_err(|e| ModelError::Tokenizer {
+                path: self.dir.clone(),
+                msg: format!("max_length {max}: {e}"),
+            })?;
+        let tok = Arc::new(tok);
+        *self.truncating.write().expect("tokenizer cache") = Some((max, tok.clone()));
+        Ok(tok)
     }
 
     pub fn pad_id(&self) -> i64 {

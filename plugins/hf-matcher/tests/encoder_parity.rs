@@ -1,0 +1,148 @@
+//! Logits parity with Python transformers (fixtures by scripts/encoder_fixtures.py).
+mod encoder_util;
+
+use std::path::Path;
+
+use encoder_util::*;
+use medkit_plugin_hf::model::TokenClassifier;
+use medkit_plugin_hf::tokenizer::HfTokenizer;
+use tch::{Device, Kind, Tensor};
+
+const TOL: f64 = 1e-4;
+const TINY_MAX_LEN: usize = 48;
+
+fn logits(model: &TokenClassifier, ids: &Tensor, mask: &Tensor) -> Tensor {
+    tch::no_grad(|| model.forward_t(ids, mask, false))
+}
+
+#[test]
+fn minilm_logits_match_transformers() {
+    tch::set_num_threads(2);
+    let Some(dir) = minilm_dir() else { return };
+    let fx = fixtures().join("minilm");
+    let labels: Vec<String> =
+        serde_json::from_str(&std::fs::read_to_string(fx.join("labels.json")).unwrap()).unwrap();
+    tch::manual_seed(0);
+    // Bare BERT checkpoint (no `bert.` prefix, pooler, position_ids): the head is new.
+    let model = TokenClassifier::from_dir(&dir, Some(&labels), Device::Cpu).unwrap();
+    assert_eq!(model.id2label(), labels);
+    let head = read_tensors(&fx.join("head.safetensors"));
+    let vars = model.vs.variables();
+    tch::no_grad(|| {
+        for (name, t) in &head {
+            vars[name].shallow_clone().copy_(t);
+        }
+    });
+    let exp = read_tensors(&fx.join("expected.safetensors"));
+    // Our tokenizer must produce the very batch Python fed the model.
+    let tok = HfTokenizer::from_dir(&dir).unwrap();
+    let (ids, mask) = batch(&tok, &sentences(), None);
+    assert_eq!(ids, exp["input_ids"]);
+    assert_eq!(mask, exp["attention_mask"]);
+    let diff = max_abs_diff(&logits(&model, &ids, &mask), &exp["logits"]);
+    eprintln!("MiniLM-L6 logits max abs diff vs transformers: {diff:.3e}");
+    assert!(diff < TOL, "max abs diff {diff}");
+}
+
+fn check_tiny(name: &str) -> f64 {
+    tch::set_num_threads(2);
+    let dir = fixtures().join(name);
+    let tok = HfTokenizer::from_dir(&dir).unwrap();
+    check_tokens(&tok, &dir);
+    let exp = read_tensors(&dir.join("expected.safetensors"));
+    let (ids, mask) = batch(&tok, &sentences(), Some(TINY_MAX_LEN));
+    assert_eq!(ids, exp["input_ids"], "{name}: truncated batch ids");
+    assert_eq!(mask, exp["attention_mask"]);
+    let model = TokenClassifier::from_dir(&dir, None, Device::Cpu).unwrap();
+    let ours = logits(&model, &ids, &mask);
+    let diff = max_abs_diff(&ours, &exp["logits"]);
+    eprintln!("{name}: logits max abs diff vs transformers: {diff:.3e}");
+    assert!(diff < TOL, "{name}: max abs diff {diff}");
+    check_relabel(&dir, &model, &ids, &mask, &ours);
+    check_save_roundtrip(&model, &tok, &ids, &mask, &ours);
+    diff
+}
+
+/// Same label set in another order → rows permuted; another set → new head of the right size.
+fn check_relabel(dir: &Path, model: &TokenClassifier, ids: &Tensor, mask: &Tensor, ours: &Tensor) {
+    let mut labels = model.id2label();
+    labels.reverse();
+    let rev = TokenClassifier::from_dir(dir, Some(&labels), Device::Cpu).unwrap();
+    assert_eq!(rev.id2label(), labels);
+    let flipped = logits(&rev, ids, mask).flip([2]);
+    assert!(max_abs_diff(&flipped, ours) < 1e-6);
+    let other = vec![
+        "O".to_string(),
+        "B-new".into(),
+        "I-new".into(),
+        "B-z".into(),
+    ];
+    let re = TokenClassifier::from_dir(dir, Some(&other), Device::Cpu).unwrap();
+    assert_eq!(logits(&re, ids, mask).size()[2], 4);
+}
+
+fn check_save_roundtrip(
+    model: &TokenClassifier,
+    tok: &HfTokenizer,
+    ids: &Tensor,
+    mask: &Tensor,
+    ours: &Tensor,
+) {
+    let out = tempfile::tempdir().unwrap();
+    model.save(out.path()).unwrap();
+    tok.save(out.path()).unwrap();
+    let again = TokenClassifier::from_dir(out.path(), None, Device::Cpu).unwrap();
+    assert_eq!(again.id2label(), model.id2label());
+    assert_eq!(max_abs_diff(&logits(&again, ids, mask), ours), 0.0);
+    let tok2 = HfTokenizer::from_dir(out.path()).unwrap();
+    for s in sentences() {
+        assert_eq!(
+            tok2.encode(&s, None).unwrap(),
+            tok.encode(&s, None).unwrap()
+        );
+    }
+    assert_eq!(tok2.pad_id(), tok.pad_id());
+}
+
+#[test]
+fn tiny_bert_sharded_safetensors() {
+    check_tiny("tiny_bert");
+}
+
+#[test]
+fn tiny_roberta() {
+    check_tiny("tiny_roberta");
+}
+
+#[test]
+fn tiny_xlmr_bare_legacy_names() {
+    check_tiny("tiny_xlmr");
+}
+
+#[test]
+fn tiny_distilbert_pytorch_bin() {
+    check_tiny("tiny_distilbert");
+}
+
+#[test]
+fn train_mode_uses_dropout_and_grads_flow() {
+    let dir = fixtures().join("tiny_bert");
+    let model = TokenClassifier::from_dir(&dir, None, Device::Cpu).unwrap();
+    let ids = Tensor::from_slice(&[2i64, 10, 11, 12, 3]).view([1, 5]);
+    let mask = Tensor::ones([1, 5], (Kind::Int64, Device::Cpu));
+    tch::manual_seed(1);
+    let a = model.forward_t(&ids, &mask, true);
+    let b = model.forward_t(&ids, &mask, true);
+    assert!(
+        max_abs_diff(&a, &b) > 0.0,
+        "dropout must be active in train mode"
+    );
+    a.sum(Kind::Float).backward();
+    let grads = model
+        .vs
+        .trainable_variables()
+        .iter()
+        .filter(|v| v.grad().defined())
+        .count();
+    assert_eq!(grads, model.vs.trainable_variables().len());
+}
