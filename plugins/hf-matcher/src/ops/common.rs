@@ -32,19 +32,14 @@ impl DeviceSpec {
     }
 }
 
-/// A local directory, or a hub name downloaded (or found in the cache). The token is passed on,
+/// A local model directory, or a hub name (cache, else download). The token is passed on,
 /// never logged.
 pub fn resolve_model(name_or_path: &str, auth_token: Option<&str>) -> Result<PathBuf, String> {
     if name_or_path.trim().is_empty() {
         return Err("the model name or path is empty".into());
     }
-    let local = Path::new(name_or_path);
-    if local.is_dir() {
-        return Ok(local.to_path_buf());
-    }
-    crate::hub::resolve_model(name_or_path, None, auth_token).map_err(|e| {
-        format!("model '{name_or_path}' is neither a local directory nor a loadable hub model: {e}")
-    })
+    crate::hub::resolve_model(name_or_path, None, auth_token)
+        .map_err(|e| format!("cannot load model '{name_or_path}': {e}"))
 }
 
 /// transformers' sentinel for "no limit" in tokenizer_config.json (int(1e30)).
