@@ -1,8 +1,147 @@
+//! `medkit seqeval`: seqeval's classification_report (output_dict=True) plus accuracy over
+//! sequence pairs, computed by the `seqeval` metrics operation in report mode.
+
 use super::Context;
+use crate::plugins::{search_dirs, PluginSet};
+use abi_stable::std_types::{RString, RVec};
+use anyhow::{anyhow, bail, Context as _};
+use medkit_sdk::{Metric, Operation, OperationKind};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+use std::path::PathBuf;
 
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// JSONL file, one {"y_true": [tags...], "y_pred": [tags...]} per line.
+    #[arg(long)]
+    input: PathBuf,
+    /// Tagging scheme of strict mode (seqeval auto-detects it when absent).
+    #[arg(long, value_parser = ["iob1", "iob2", "ioe1", "ioe2", "iobes", "bilou"])]
+    scheme: Option<String>,
+    /// default: conlleval-compatible chunking; strict: chunks must follow the scheme.
+    #[arg(long, default_value = "default", value_parser = ["default", "strict"])]
+    mode: String,
+    /// Value of precision/recall/F1 when their denominator is zero.
+    #[arg(long = "zero-division", default_value = "0", value_parser = ["0", "1"])]
+    zero_division: String,
+}
 
-pub fn run(_ctx: &Context, _args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("'medkit seqeval' is not implemented yet")
+#[derive(Deserialize)]
+struct Pair {
+    y_true: Vec<String>,
+    y_pred: Vec<String>,
+}
+
+/// Line number (1-based) and the pair on it; blank lines are skipped.
+fn read_pairs(path: &std::path::Path) -> anyhow::Result<Vec<(usize, Pair)>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut pairs = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let n = i + 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let pair: Pair = serde_json::from_str(line).with_context(|| {
+            format!(
+                "{}:{n}: expected {{\"y_true\": [tags...], \"y_pred\": [tags...]}}",
+                path.display()
+            )
+        })?;
+        if pair.y_true.len() != pair.y_pred.len() {
+            bail!(
+                "{}:{n}: y_true has {} tags but y_pred has {}",
+                path.display(),
+                pair.y_true.len(),
+                pair.y_pred.len()
+            );
+        }
+        pairs.push((n, pair));
+    }
+    Ok(pairs)
+}
+
+/// Tag → id over every pair, in order of first appearance.
+fn vocabulary(pairs: &[(usize, Pair)]) -> (Vec<String>, HashMap<String, i64>) {
+    let mut labels = Vec::new();
+    let mut ids = HashMap::new();
+    for tag in pairs
+        .iter()
+        .flat_map(|(_, p)| p.y_true.iter().chain(&p.y_pred))
+    {
+        if !ids.contains_key(tag) {
+            ids.insert(tag.clone(), labels.len() as i64);
+            labels.push(tag.clone());
+        }
+    }
+    (labels, ids)
+}
+
+/// Rebuilds seqeval's nested dict from `<row>/<field>` metrics (split on the last '/') and
+/// `accuracy`. Supports are integers; NaN (macro average over no label) becomes null.
+pub fn nest_report(metrics: &[Metric]) -> anyhow::Result<Value> {
+    let mut out = Map::new();
+    let mut accuracy = None;
+    for m in metrics {
+        let number = |v: f64| serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number);
+        if m.name.as_str() == "accuracy" {
+            accuracy = Some(number(m.value));
+            continue;
+        }
+        let (row, field) = m
+            .name
+            .rsplit_once('/')
+            .ok_or_else(|| anyhow!("unexpected metric '{}' from the seqeval operation", m.name))?;
+        let value = if field == "support" {
+            json!(m.value as u64)
+        } else {
+            number(m.value)
+        };
+        out.entry(row.to_string())
+            .or_insert_with(|| Value::Object(Map::new()))
+            .as_object_mut()
+            .map(|o| o.insert(field.to_string(), value));
+    }
+    out.insert(
+        "accuracy".into(),
+        accuracy.ok_or_else(|| anyhow!("the seqeval operation returned no accuracy"))?,
+    );
+    Ok(Value::Object(out))
+}
+
+pub fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
+    let pairs = read_pairs(&args.input)?;
+    let (labels, ids) = vocabulary(&pairs);
+
+    let plugins = PluginSet::load(&search_dirs(&ctx.plugin_dirs, &[]));
+    let config = json!({
+        "report": true,
+        "scheme": args.scheme,
+        "mode": args.mode,
+        "zero_division": args.zero_division.parse::<u8>()?,
+    });
+    let Operation::Metrics(mut op) = plugins.create(OperationKind::Metrics, "seqeval", &config)?
+    else {
+        bail!("the registry returned another kind of operation for metrics 'seqeval'");
+    };
+    let rlabels: RVec<RString> = labels.iter().map(|l| RString::from(l.as_str())).collect();
+    op.set_labels(rlabels)
+        .into_result()
+        .map_err(|e| anyhow!("seqeval set_labels: {e}"))?;
+    let encode = |tags: &[String]| -> RVec<i64> { tags.iter().map(|t| ids[t]).collect() };
+    for (n, pair) in &pairs {
+        let refs: RVec<RVec<i64>> = vec![encode(&pair.y_true)].into();
+        let preds: RVec<RVec<i64>> = vec![encode(&pair.y_pred)].into();
+        op.prepare_batch(refs, preds)
+            .into_result()
+            .map_err(|e| anyhow!("{}:{n}: {e}", args.input.display()))?;
+    }
+    let metrics = op
+        .compute()
+        .into_result()
+        .map_err(|e| anyhow!("seqeval: {e}"))?;
+    let report = nest_report(&metrics)?;
+    println!("{}", serde_json::to_string(&report)?);
+    Ok(())
 }

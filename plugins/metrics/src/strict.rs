@@ -203,9 +203,13 @@ fn matches(prev: &Token, cur: &Token, patterns: &[Pattern]) -> bool {
 
 /// Checks one tag against the scheme, as seqeval's `Token(...)` + `is_valid` would.
 pub fn validate(scheme: StrictScheme, token: &str) -> Result<(), SeqevalError> {
-    let t = parse(token)?;
     let p = scheme.patterns();
-    if t.prefix & p.allowed == 0 {
+    let prefix = match parse(token) {
+        Ok(t) => t.prefix,
+        Err(SeqevalError::InvalidToken { .. }) => 0,
+        Err(e) => return Err(e),
+    };
+    if prefix & p.allowed == 0 {
         return Err(SeqevalError::InvalidToken {
             token: token.to_string(),
             allowed: p.allowed_text.into(),
