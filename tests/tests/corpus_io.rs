@@ -1,0 +1,326 @@
+//! Corpus I/O against files written by Python medkit 0.17 (tests/data/corpus, see make_fixtures.py).
+
+use medkit_host::corpus::{brat, conll, medkit_json, overlaps, split};
+use medkit_sdk::data::{Annotation, AnySpan, TextDocument};
+use medkit_tests::root;
+use std::path::PathBuf;
+
+fn data(p: &str) -> PathBuf {
+    root().join("tests/data/corpus").join(p)
+}
+
+fn read(p: &PathBuf) -> Vec<TextDocument> {
+    medkit_json::read_documents(p)
+        .expect("open")
+        .map(|d| d.expect("doc"))
+        .collect()
+}
+
+/// What must match medkit's output when uids cannot: label, spans, text, metadata, attributes.
+fn ents(d: &TextDocument) -> Vec<String> {
+    d.entities()
+        .map(|e| {
+            let attrs: Vec<_> = e
+                .attrs
+                .iter()
+                .map(|a| {
+                    (
+                        a.label.as_str(),
+                        a.value.as_str(),
+                        a.class_name.as_str(),
+                        a.extra.as_str(),
+                        a.metadata.as_str(),
+                    )
+                })
+                .collect();
+            format!(
+                "{} {:?} {:?} {} {:?}",
+                e.label, e.spans, e.text, e.metadata, attrs
+            )
+        })
+        .collect()
+}
+
+fn file_name_meta(d: &TextDocument) -> String {
+    let m: serde_json::Value = serde_json::from_str(&d.metadata).unwrap();
+    let f = |k: &str| {
+        m.get(k)
+            .and_then(|v| v.as_str())
+            .map(|p| p.rsplit('/').next().unwrap().to_string())
+    };
+    format!("{:?} {:?}", f("path_to_text"), f("path_to_ann"))
+}
+
+#[test]
+fn round_trip_is_byte_identical() {
+    for f in [
+        "rich.jsonl",
+        "brat_expected.jsonl",
+        "brat_filtered_expected.jsonl",
+        "brat_sentences_expected.jsonl",
+        "ncbi/test_full.jsonl",
+        "ncbi/test_sentences.jsonl",
+        "bc5cdr_full.jsonl",
+        "bc5cdr_sentences.jsonl",
+    ] {
+        let src = data(f);
+        let docs = read(&src);
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out.jsonl");
+        medkit_json::write_documents(&out, &docs).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap(),
+            std::fs::read_to_string(&src).unwrap(),
+            "{f}"
+        );
+        // line API too
+        let text = std::fs::read_to_string(&src).unwrap();
+        for (line, doc) in text.lines().skip(1).zip(&docs) {
+            assert_eq!(medkit_json::document_to_json_line(doc).unwrap(), line);
+            assert_eq!(&medkit_json::document_from_json_line(line).unwrap(), doc);
+        }
+    }
+}
+
+#[test]
+fn rich_document_keeps_every_field() {
+    let docs = read(&data("rich.jsonl"));
+    let d = &docs[0];
+    assert!(d.text.starts_with("Le patient âgé"));
+    assert!(d.metadata.contains(r#""big": 1e+16, "small": 1e-05"#));
+    assert_eq!(d.attrs.len(), 1);
+    assert_eq!(d.attrs[0].value.as_str(), r#"{"name": "HDM", "rank": 2}"#);
+    let Annotation::Segment(sent) = &d.anns[0] else {
+        panic!("segment first")
+    };
+    assert_eq!(sent.label.as_str(), "sentence");
+    let fievre = d.entities().next().unwrap();
+    // character offsets: "fièvre" after "âgé"
+    assert_eq!(
+        fievre.spans[0],
+        AnySpan::Span(medkit_sdk::data::Span::new(21, 27))
+    );
+    let norm = &fievre.attrs[1];
+    assert_eq!(
+        norm.class_name.as_str(),
+        "medkit.core.text.entity_norm_attribute.EntityNormAttribute"
+    );
+    assert_eq!(norm.label.as_str(), "NORMALIZATION");
+    assert_eq!(norm.value.as_str(), "\"umls:C0015967\"");
+    assert!(norm.extra.contains(r#""kb_id": "C0015967""#));
+    let umls = &fievre.attrs[2];
+    assert_eq!(umls.value.as_str(), "\"umls:C0015967\"");
+    assert!(umls.extra.contains(r#""sem_types": ["T184"]"#));
+    let emoji = d.entities().find(|e| e.label.as_str() == "emoji").unwrap();
+    assert_eq!(
+        emoji.spans[0],
+        AnySpan::Span(medkit_sdk::data::Span::new(28, 29))
+    );
+    let modified = d.entities().find(|e| e.label.as_str() == "norm").unwrap();
+    assert!(
+        matches!(&modified.spans[0], AnySpan::Modified(m) if m.length == 5 && m.replaced_spans.len() == 1)
+    );
+    let rel = d
+        .anns
+        .iter()
+        .find_map(|a| match a {
+            Annotation::Relation(r) => Some(r),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(rel.source_id, fievre.uid);
+    assert_eq!(rel.metadata.as_str(), r#"{"w": -0.0}"#);
+    assert_eq!(docs[2].text.as_str(), "Ligne 1\r\nLigne 2 \u{2028} fin");
+}
+
+#[test]
+fn brat_import_equals_medkit_converter() {
+    let mine = brat::read_dir(&data("brat")).unwrap();
+    let theirs = read(&data("brat_expected.jsonl"));
+    assert_eq!(mine.len(), theirs.len());
+    for (a, b) in mine.iter().zip(&theirs) {
+        assert_eq!(a.text, b.text);
+        assert_eq!(file_name_meta(a), file_name_meta(b));
+        assert_eq!(ents(a), ents(b));
+        let rels = |d: &TextDocument| {
+            d.anns
+                .iter()
+                .filter(|x| matches!(x, Annotation::Relation(_)))
+                .count()
+        };
+        assert_eq!(rels(a), rels(b));
+    }
+    // the relation points at the right entities
+    let d = &mine[0];
+    let Some(Annotation::Relation(r)) =
+        d.anns.iter().find(|a| matches!(a, Annotation::Relation(_)))
+    else {
+        panic!()
+    };
+    let label_of = |uid: &str| {
+        d.entities()
+            .find(|e| e.uid.as_str() == uid)
+            .map(|e| e.text.to_string())
+    };
+    assert_eq!(label_of(&r.source_id).as_deref(), Some("Fièvre aiguë"));
+    assert_eq!(label_of(&r.target_id).as_deref(), Some("toux sèche"));
+}
+
+#[test]
+fn ncbi_brat_sample_equals_medkit_files() {
+    let mut mine = brat::read_dir(&data("ncbi/brat")).unwrap();
+    let theirs = read(&data("ncbi/test_full.jsonl"));
+    let sentences = read(&data("ncbi/test_sentences.jsonl"));
+    let mut my_sentences = Vec::new();
+    for (a, b) in mine.iter_mut().zip(&theirs) {
+        assert_eq!(overlaps::filter_overlapping_entities(a), 0);
+        assert_eq!(a.text, b.text);
+        assert_eq!(ents(a), ents(b));
+        my_sentences.extend(split::split_sentences(a).0);
+    }
+    assert_eq!(my_sentences.len(), sentences.len());
+    for (a, b) in my_sentences.iter().zip(&sentences) {
+        assert_eq!(a.text, b.text);
+        let (mut x, mut y) = (ents(a), ents(b));
+        x.sort();
+        y.sort(); // medkit's order inside a sentence comes from a Python set
+        assert_eq!(x, y);
+    }
+}
+
+#[test]
+fn overlap_filter_equals_medkit() {
+    let mut mine = brat::read_dir(&data("brat")).unwrap();
+    let theirs = read(&data("brat_filtered_expected.jsonl"));
+    let dropped: usize = mine
+        .iter_mut()
+        .map(overlaps::filter_overlapping_entities)
+        .sum();
+    // doc1: T1, T2 under the discontinuous T4 (0..20); doc2: T2, T3, T5, and T9 which only touches T8
+    assert_eq!(dropped, 6);
+    for (a, b) in mine.iter().zip(&theirs) {
+        assert_eq!(ents(a), ents(b));
+    }
+    assert!(mine[1].entities().all(|e| e.text.as_str() != "e"));
+    // relations to a dropped entity go with it
+    assert!(!mine[0]
+        .anns
+        .iter()
+        .any(|a| matches!(a, Annotation::Relation(_))));
+}
+
+#[test]
+fn sentence_split_equals_medkit() {
+    for (full, sents, lost_expected) in [
+        (
+            "brat_filtered_expected.jsonl",
+            "brat_sentences_expected.jsonl",
+            1,
+        ),
+        ("bc5cdr_full.jsonl", "bc5cdr_sentences.jsonl", 2),
+    ] {
+        let mut lost = 0;
+        let mut mine = Vec::new();
+        for d in read(&data(full)) {
+            let (parts, l) = split::split_sentences(&d);
+            lost += l;
+            mine.extend(parts);
+        }
+        let theirs = read(&data(sents));
+        assert_eq!(lost, lost_expected, "{full}");
+        assert_eq!(mine.len(), theirs.len(), "{full}");
+        for (a, b) in mine.iter().zip(&theirs) {
+            assert_eq!(a.text, b.text);
+            assert_eq!(a.metadata, b.metadata);
+            let (mut x, mut y) = (ents(a), ents(b));
+            x.sort();
+            y.sort();
+            assert_eq!(x, y);
+        }
+    }
+}
+
+#[test]
+fn conll_to_documents() {
+    let docs = conll::read(&data("sample.conll")).unwrap();
+    assert_eq!(docs.len(), 2);
+    assert_eq!(
+        docs[0].text.as_str(),
+        "Le patient présente une fièvre aiguë et une toux ."
+    );
+    let e: Vec<_> = docs[0]
+        .entities()
+        .map(|e| (e.label.to_string(), e.text.to_string(), e.spans[0].clone()))
+        .collect();
+    assert_eq!(
+        e[0],
+        (
+            "SIGN".into(),
+            "fièvre aiguë".into(),
+            AnySpan::Span(medkit_sdk::data::Span::new(24, 36))
+        )
+    );
+    assert_eq!(e[1].1, "toux");
+    // an I- tag after another label starts a new entity
+    let e: Vec<_> = docs[1]
+        .entities()
+        .map(|e| (e.label.to_string(), e.text.to_string()))
+        .collect();
+    assert_eq!(
+        e,
+        vec![
+            ("SIGN".into(), "État stable".into()),
+            ("DISO".into(), "céphalée".into()),
+            ("SIGN".into(), "🤒".into())
+        ]
+    );
+}
+
+#[test]
+fn brat_export_then_import_keeps_entities() {
+    let docs = brat::read_dir(&data("brat")).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    assert_eq!(brat::write_dir(&out, &docs).unwrap(), 3);
+    assert!(out.join("annotation.conf").exists());
+    let ann = std::fs::read_to_string(out.join("doc1.ann")).unwrap();
+    assert!(
+        ann.contains("T4\tdisorder 0 6;16 20\tFièvre toux\n"),
+        "{ann}"
+    );
+    assert!(ann.contains("#1\tAnnotatorNotes T1\tC0015967\n"), "{ann}");
+    assert!(ann.contains("\tNegation T3\n"), "{ann}");
+    let back = brat::read_dir(&out).unwrap();
+    for (a, b) in docs.iter().zip(&back) {
+        assert_eq!(a.text, b.text);
+        let spans = |d: &TextDocument| {
+            d.entities()
+                .map(|e| (e.label.to_string(), e.spans.to_vec(), e.text.to_string()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(spans(a), spans(b));
+    }
+    // a non-empty output folder is refused
+    assert!(brat::write_dir(&out, &docs).is_err());
+}
+
+#[test]
+fn unfinished_writer_leaves_nothing() {
+    let docs = read(&data("rich.jsonl"));
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out.jsonl");
+    {
+        let mut w = medkit_json::DocumentWriter::create(&out).unwrap();
+        w.write(&docs[0]).unwrap();
+        // a document whose metadata is not JSON cannot be written; the error names the file
+        let mut bad = docs[1].clone();
+        bad.metadata = "{not json".into();
+        let e = w.write(&bad).unwrap_err().to_string();
+        assert!(e.contains("out.jsonl") && e.contains("document 2"), "{e}");
+    }
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+    let mut w = medkit_json::DocumentWriter::create(&out).unwrap();
+    w.write(&docs[0]).unwrap();
+    w.finish().unwrap();
+    assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 2);
+}
