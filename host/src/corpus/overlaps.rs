@@ -89,3 +89,69 @@ pub fn filter_overlapping_entities(doc: &mut TextDocument) -> usize {
     doc.anns = anns.into();
     before - keep.iter().filter(|k| **k).count()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use medkit_sdk::data::Relation;
+
+    fn ent(uid: &str, s: u64, e: u64) -> Annotation {
+        Annotation::Entity(Segment {
+            uid: uid.into(),
+            label: "X".into(),
+            spans: vec![AnySpan::Span(Span::new(s, e))].into(),
+            text: "x".repeat((e - s) as usize).into(),
+            attrs: Default::default(),
+            metadata: "{}".into(),
+        })
+    }
+
+    #[test]
+    fn keeps_longest_and_drops_touching() {
+        let rel = Annotation::Relation(Relation {
+            uid: "r".into(),
+            label: "R".into(),
+            source_id: "b".into(),
+            target_id: "c".into(),
+            attrs: Default::default(),
+            metadata: "{}".into(),
+        });
+        let mut doc = TextDocument {
+            uid: "d".into(),
+            text: "x".repeat(40).into(),
+            metadata: "{}".into(),
+            // a: 10..20 longest; b inside a; c ends where a starts (touching, dropped like medkit);
+            // d after a; e same length as d, later start wins the tie
+            anns: vec![
+                rel,
+                ent("b", 12, 15),
+                ent("c", 5, 10),
+                ent("a", 10, 20),
+                ent("d", 25, 28),
+                ent("e", 30, 33),
+            ]
+            .into(),
+            attrs: Default::default(),
+        };
+        assert_eq!(filter_overlapping_entities(&mut doc), 2);
+        let kept: Vec<&str> = doc.entities().map(|e| e.uid.as_str()).collect();
+        assert_eq!(kept, ["a", "d", "e"]);
+        assert_eq!(doc.anns.len(), 3, "relation to dropped entities removed");
+    }
+
+    #[test]
+    fn normalizes_like_medkit() {
+        let spans = [
+            AnySpan::Span(Span::new(20, 30)),
+            AnySpan::Span(Span::new(0, 10)),
+            AnySpan::Modified(medkit_sdk::data::ModifiedSpan {
+                length: 8,
+                replaced_spans: vec![Span::new(30, 36)].into(),
+            }),
+        ];
+        assert_eq!(
+            normalize_spans(&spans),
+            vec![Span::new(0, 10), Span::new(20, 36)]
+        );
+    }
+}

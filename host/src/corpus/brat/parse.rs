@@ -172,3 +172,41 @@ pub fn find_cuis(s: &str) -> Vec<String> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_medkit_style() {
+        let ann = "T1\tDisease 0 5;8 12\tabcde fghi\nT2\tX 1 2\tb\nN1\tReference T1 MeSH:D1\tx\n\
+                   A1\tNeg T1\nM2\tSev T2 high \n#1\tAnnotatorNotes T1\t C0000001 c1234567 C12345678\n\
+                   R1\tRel Arg1:T1 Arg2:T2\t\nR2\tRel Arg1:E1 Arg2:T2\nT2\tY 2 3\tc\n\nE1\tEv:T1\n";
+        let d = parse_ann(Path::new("x.ann"), ann).unwrap();
+        assert_eq!(d.entities.len(), 2);
+        assert_eq!(d.entities[0].spans, vec![(0, 5), (8, 12)]);
+        assert_eq!(
+            d.entities[1].label, "Y",
+            "a repeated id replaces the first in place"
+        );
+        assert_eq!(d.attributes[0].value, None);
+        assert_eq!(d.attributes[1].value.as_deref(), Some("high"));
+        assert_eq!(d.relations.len(), 1, "relations to events are skipped");
+        assert_eq!(find_cuis(&d.notes[0].value), vec!["C0000001", "c1234567"]);
+    }
+
+    #[test]
+    fn malformed_lines_name_the_line() {
+        for (ann, line) in [
+            ("T1\tX 0\tab\n", 1),
+            ("T1\tX 0 2\tab\nA1\n", 2),
+            ("\n\nR1\tRel Arg1:T1\n", 3),
+        ] {
+            let e = parse_ann(Path::new("y.ann"), ann)
+                .err()
+                .expect("error")
+                .to_string();
+            assert!(e.starts_with(&format!("y.ann:{line}: malformed")), "{e}");
+        }
+    }
+}

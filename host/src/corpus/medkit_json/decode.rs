@@ -1,7 +1,7 @@
 //! One JSON line -> TextDocument, with errors that say which field is wrong.
 
 use super::*;
-use crate::corpus::pyjson;
+use crate::corpus::{pyjson, CorpusError};
 use medkit_sdk::data::{
     Annotation, AnySpan, Attribute, ModifiedSpan, Relation, Segment, Span, TextDocument,
 };
@@ -12,9 +12,10 @@ type Obj = Map<String, Value>;
 
 /// Parses one line of a medkit JSONL file (without its newline). The error says what is wrong
 /// and where in the document (`anns[3].spans[0].start: ...`); the reader adds file and line.
-pub fn document_from_json_line(line: &str) -> Result<TextDocument, String> {
-    let v: Value = serde_json::from_str(line).map_err(|e| format!("invalid JSON: {e}"))?;
-    document_from_value(&v)
+pub fn document_from_json_line(line: &str) -> Result<TextDocument, CorpusError> {
+    let v: Value =
+        serde_json::from_str(line).map_err(|e| CorpusError::Data(format!("invalid JSON: {e}")))?;
+    document_from_value(&v).map_err(CorpusError::Data)
 }
 
 pub(crate) fn document_from_value(v: &Value) -> Result<TextDocument, String> {

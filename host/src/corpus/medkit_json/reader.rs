@@ -15,8 +15,9 @@ pub struct DocumentReader {
     reader: BufReader<File>,
     line: usize,
     buf: Vec<u8>,
-    /// Document uids seen so far: medkit uids are unique; a repeat means a corrupt or merged file.
-    seen: HashSet<String>,
+    /// 64-bit hashes of the document uids seen so far (16 bytes a document, not the uids):
+    /// medkit uids are unique; a repeat means a corrupt or merged file.
+    seen: HashSet<u64>,
     done: bool,
 }
 
@@ -110,12 +111,20 @@ impl DocumentReader {
                 }
             })?;
             let doc = document_from_value(&v).map_err(|m| self.err(m))?;
-            if !self.seen.insert(doc.uid.to_string()) {
+            if !self.seen.insert(uid_hash(&doc.uid)) {
                 return Err(self.err(format!("duplicate document uid {:?}", doc.uid.as_str())));
             }
             return Ok(Some(doc));
         }
     }
+}
+
+/// A fixed-key hash, so that a run is reproducible.
+fn uid_hash(uid: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new(); // fixed zero keys
+    uid.hash(&mut h);
+    h.finish()
 }
 
 impl Iterator for DocumentReader {
