@@ -324,3 +324,40 @@ fn unfinished_writer_leaves_nothing() {
     w.finish().unwrap();
     assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 2);
 }
+
+/// Truncated and mangled input gives errors, never a panic.
+#[test]
+fn mangled_input_never_panics() {
+    let text = std::fs::read_to_string(data("rich.jsonl")).unwrap();
+    let line = text.lines().nth(1).unwrap();
+    let cuts: Vec<usize> = line.char_indices().map(|(i, _)| i).collect();
+    for &i in &cuts {
+        assert!(medkit_json::document_from_json_line(&line[..i]).is_err());
+    }
+    for (from, to) in [
+        ("21", "-1"),
+        ("21", "2.5"),
+        ("27", "99999999999999999999999"),
+        ("[]", "{}"),
+        ("\"", "'"),
+        ("{}", "[]"),
+        ("null", "{}"),
+    ] {
+        let _ = medkit_json::document_from_json_line(&line.replacen(from, to, 1));
+        let _ = medkit_json::document_from_json_line(&line.replace(from, to));
+    }
+    let ann = std::fs::read_to_string(data("brat/doc1.ann")).unwrap();
+    let txt = std::fs::read_to_string(data("brat/doc1.txt")).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("d.txt"), &txt).unwrap();
+    for (i, _) in ann.char_indices() {
+        for mangled in [
+            ann[..i].to_string(),
+            format!("{}\t{}", &ann[..i], &ann[i..]),
+            format!("{} {}", &ann[..i], &ann[i..]),
+        ] {
+            std::fs::write(tmp.path().join("d.ann"), mangled).unwrap();
+            let _ = brat::read_dir(tmp.path());
+        }
+    }
+}

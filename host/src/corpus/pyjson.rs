@@ -32,11 +32,21 @@ pub fn float_repr(x: f64) -> String {
     if x.is_infinite() {
         return if x > 0.0 { "Infinity" } else { "-Infinity" }.into();
     }
-    // Rust's `{:e}` gives the shortest round-trip digits too, e.g. "-1.2345e-7"
-    let sci = format!("{:e}", x.abs());
+    // Rust's `{:e}` gives the shortest round-trip digit count, but where several strings of that
+    // length round-trip it may not pick the nearest one, which Python does: re-format correctly
+    // rounded to that many digits (the nearest, hence also round-tripping).
+    let shortest = format!("{:e}", x.abs());
+    let n_digits = shortest
+        .split('e')
+        .next()
+        .map_or(1, |m| m.chars().filter(char::is_ascii_digit).count());
+    let sci = format!("{:.*e}", n_digits.saturating_sub(1), x.abs());
     let (mant, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
-    let digits: String = mant.chars().filter(|c| *c != '.').collect();
+    let mut digits: String = mant.chars().filter(|c| *c != '.').collect();
+    while digits.len() > 1 && digits.ends_with('0') {
+        digits.pop();
+    }
     let sign = if x.is_sign_negative() { "-" } else { "" };
     let decpt = exp + 1; // position of the decimal point relative to the first digit
     let n = digits.len() as i32;
@@ -131,6 +141,9 @@ mod tests {
             (1e300, "1e+300"),
             (-2.5e-310, "-2.5e-310"),
             (f64::INFINITY, "Infinity"),
+            (1223383794756801.2, "1223383794756801.2"),
+            (5e-324, "5e-324"),
+            (1.7976931348623157e308, "1.7976931348623157e+308"),
         ];
         for (x, want) in cases {
             assert_eq!(float_repr(x), want, "{x:e}");
