@@ -164,16 +164,35 @@ def minilm(src):
     write_json(os.path.join(vo, "tokens.json"), encode_all(vtok, SENTENCES))
 
 
+def corpus_counts(split):
+    """Deterministic (count desc, text asc) word counts: trained vocabularies are not reproducible."""
+    counts = {}
+    for text in TOKENIZER_CORPUS:
+        for w in split(text):
+            counts[w] = counts.get(w, 0) + 1
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
 def wordpiece_tokenizer():
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    normalizer = normalizers.BertNormalizer(lowercase=True)
+    pre = pre_tokenizers.BertPreTokenizer()
+    split = lambda t: [w for w, _ in pre.pre_tokenize_str(normalizer.normalize_str(t))]  # noqa: E731
     specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    tok.train_from_iterator(TOKENIZER_CORPUS, trainers.WordPieceTrainer(vocab_size=300, special_tokens=specials))
+    chars = sorted({c for t in TOKENIZER_CORPUS for c in normalizer.normalize_str(t) if not c.isspace()})
+    # Some characters are left out so that [UNK] shows up; frequent words and a few word pieces.
+    chars = [c for c in chars if c not in "🧪中"]
+    words = [w for w, _ in corpus_counts(split) if len(w) > 1][:120]
+    pieces = ["##" + w[3:6] for w in words if len(w) > 6][:40]
+    vocab = {}
+    for tok in specials + chars + ["##" + c for c in chars] + words + pieces:
+        vocab.setdefault(tok, len(vocab))
+    tok = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]"))
+    tok.normalizer = normalizer
+    tok.pre_tokenizer = pre
     tok.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]",
         pair="[CLS] $A [SEP] $B:1 [SEP]:1",
-        special_tokens=[("[CLS]", tok.token_to_id("[CLS]")), ("[SEP]", tok.token_to_id("[SEP]"))],
+        special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])],
     )
     tok.decoder = decoders.WordPiece()
     kw = dict(unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]")
@@ -197,18 +216,25 @@ def bytelevel_tokenizer():
 
 
 def unigram_tokenizer():
-    tok = Tokenizer(models.Unigram())
-    tok.normalizer = normalizers.NFKC()
-    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
-    tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always")
+    import math
+
+    normalizer = normalizers.NFKC()
+    pre = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
+    split = lambda t: [w for w, _ in pre.pre_tokenize_str(normalizer.normalize_str(t))]  # noqa: E731
     specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
-    tok.train_from_iterator(
-        TOKENIZER_CORPUS, trainers.UnigramTrainer(vocab_size=250, special_tokens=specials, unk_token="<unk>")
-    )
+    counts = corpus_counts(split)
+    total = sum(c for _, c in counts)
+    chars = sorted({c for w, _ in counts for c in w} - set("🧪中"))
+    pieces = [(s_, 0.0) for s_ in specials] + [(c, -12.0) for c in chars]
+    pieces += [(w, math.log(c / total)) for w, c in counts[:150] if len(w) > 1]
+    tok = Tokenizer(models.Unigram(pieces, unk_id=specials.index("<unk>"), byte_fallback=False))
+    tok.normalizer = normalizer
+    tok.pre_tokenizer = pre
+    tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always")
     tok.post_processor = processors.TemplateProcessing(
         single="<s> $A </s>",
         pair="<s> $A </s> </s> $B </s>",
-        special_tokens=[("<s>", tok.token_to_id("<s>")), ("</s>", tok.token_to_id("</s>"))],
+        special_tokens=[("<s>", 0), ("</s>", 2)],
     )
     kw = dict(bos_token="<s>", eos_token="</s>", unk_token="<unk>", sep_token="</s>", pad_token="<pad>", cls_token="<s>", mask_token="<mask>")
     return tok, kw
@@ -277,9 +303,8 @@ def tiny(name, model_type, tok_factory, act, layout, seed):
     elif layout == "bin":
         model.save_pretrained(out)
         os.remove(os.path.join(out, "model.safetensors"))
-        # A plain dict: libtorch's C++ unpickler (tch) cannot rebuild the OrderedDict-with-_metadata
-        # that torch.save(model.state_dict()) writes (see weights.rs).
-        torch.save(dict(model.state_dict()), os.path.join(out, "pytorch_model.bin"))
+        # As transformers 4.x wrote it: an OrderedDict with `_metadata` (model/torch_pickle.rs).
+        torch.save(model.state_dict(), os.path.join(out, "pytorch_model.bin"))
     write_json(os.path.join(out, "tokens.json"), encode_all(tok, SENTENCES))
     expected(model, tok, os.path.join(out, "expected.safetensors"), max_length=TINY_MAX_LEN)
 

@@ -1,5 +1,5 @@
 //! Reading checkpoint tensors: model.safetensors, sharded safetensors (index.json), and
-//! pytorch_model.bin (torch zip pickles, read by libtorch's `pickle_load`; the legacy
+//! pytorch_model.bin (torch >= 1.6 zip archives, read by model/torch_pickle.rs; the legacy
 //! non-zip format of torch < 1.6 is not readable: convert it to safetensors with transformers).
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -146,20 +146,13 @@ fn read_pytorch_bin(path: &Path) -> Result<Vec<(String, Tensor)>, ModelError> {
             hint: String::new(),
         });
     }
-    let hint = "; re-save it as safetensors (transformers: model.save_pretrained(dir, safe_serialization=True))";
-    // libtorch may throw C++ exceptions surfaced as panics by some paths: keep them errors.
-    let res = std::panic::catch_unwind(|| Tensor::loadz_multi(path));
-    match res {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(ModelError::Weights {
-            path: path.into(),
-            msg: format!("cannot read the torch pickle: {e}{hint}"),
-        }),
-        Err(_) => Err(ModelError::Weights {
-            path: path.into(),
-            msg: format!("libtorch failed reading the torch pickle{hint}"),
-        }),
-    }
+    crate::model::torch_pickle::read_torch_zip(path).map_err(|msg| ModelError::Weights {
+        path: path.into(),
+        msg: format!(
+            "cannot read this torch checkpoint: {msg}; convert it to safetensors \
+             (transformers: AutoModel.from_pretrained(dir).save_pretrained(dir, safe_serialization=True))"
+        ),
+    })
 }
 
 /// Writes tensors as safetensors with the `{"format": "pt"}` metadata transformers requires.

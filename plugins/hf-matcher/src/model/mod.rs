@@ -7,6 +7,7 @@ mod layers;
 mod load;
 mod roberta;
 mod save;
+pub(crate) mod torch_pickle;
 
 use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
