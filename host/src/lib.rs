@@ -3,6 +3,7 @@
 pub mod annotate;
 pub mod commands;
 pub mod corpus;
+pub mod evaluator;
 pub mod pipeline;
 pub mod plugins;
 pub mod trainer;
