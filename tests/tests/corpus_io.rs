@@ -361,3 +361,28 @@ fn mangled_input_never_panics() {
         }
     }
 }
+
+/// Our BRAT export is byte-identical to medkit's BratOutputConverter (make_fixtures.py).
+#[test]
+fn brat_export_equals_medkit_converter() {
+    for (src, expected) in [
+        ("brat_expected.jsonl", "brat_export_expected"),
+        ("rich.jsonl", "brat_export_rich_expected"),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        brat::write_dir(&out, &read(&data(src))).unwrap();
+        let mut n = 0;
+        for f in std::fs::read_dir(data(expected)).unwrap() {
+            let f = f.unwrap().path();
+            let name = f.file_name().unwrap();
+            assert_eq!(
+                std::fs::read_to_string(out.join(name)).unwrap(),
+                std::fs::read_to_string(&f).unwrap(),
+                "{expected}/{name:?}"
+            );
+            n += 1;
+        }
+        assert_eq!(std::fs::read_dir(&out).unwrap().count(), n);
+    }
+}

@@ -65,3 +65,17 @@ for d in filtered:
         d.anns.add(s)
 sents = DocumentSplitter(segment_label="sentence", attr_labels=[]).run(filtered)
 medkit_json.save_text_documents(sents, HERE / "brat_sentences_expected.jsonl")
+
+# BRAT export of the same documents, as BratOutputConverter() writes it (named like our export)
+import shutil  # noqa: E402
+
+from medkit.io.brat import BratOutputConverter  # noqa: E402
+
+for name, src in (("brat_export_expected", "brat_expected.jsonl"), ("brat_export_rich_expected", "rich.jsonl")):
+    out = HERE / name
+    shutil.rmtree(out, ignore_errors=True)
+    ds = list(medkit_json.load_text_documents(HERE / src))
+    names = [Path(d.metadata["path_to_text"]).stem if "path_to_text" in d.metadata else d.uid for d in ds]
+    if len(set(names)) != len(names) or not all("path_to_text" in d.metadata for d in ds):
+        names = [d.uid for d in ds]
+    BratOutputConverter().save(ds, out, doc_names=names)
