@@ -146,3 +146,27 @@ fn train_mode_uses_dropout_and_grads_flow() {
         .count();
     assert_eq!(grads, model.vs.trainable_variables().len());
 }
+
+#[test]
+fn autocast_bf16_switch() {
+    use medkit_plugin_hf::model::autocast;
+    // The process-wide CUDA autocast dtype can be read and set without a GPU.
+    let before = autocast::cuda_autocast_dtype().unwrap();
+    assert_eq!(
+        before,
+        autocast::HALF,
+        "libtorch's default CUDA autocast dtype is fp16"
+    );
+    autocast::set_cuda_autocast_dtype(autocast::BFLOAT16).unwrap();
+    assert_eq!(autocast::cuda_autocast_dtype().unwrap(), autocast::BFLOAT16);
+    autocast::set_cuda_autocast_dtype(before).unwrap();
+    // On the CPU the flag changes nothing.
+    let mut model =
+        TokenClassifier::from_dir(&fixtures().join("tiny_bert"), None, Device::Cpu).unwrap();
+    let ids = Tensor::from_slice(&[2i64, 10, 11, 3]).view([1, 4]);
+    let mask = Tensor::ones([1, 4], (Kind::Int64, Device::Cpu));
+    let a = logits(&model, &ids, &mask);
+    model.set_autocast_bf16(true).unwrap();
+    assert!(model.autocast_bf16());
+    assert_eq!(max_abs_diff(&a, &logits(&model, &ids, &mask)), 0.0);
+}

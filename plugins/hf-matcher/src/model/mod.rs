@@ -1,5 +1,6 @@
 //! Token-classification encoders (BERT, RoBERTa/CamemBERT/XLM-R, DistilBERT) on tch, with
 //! VarStore paths equal to the HF parameter names so checkpoints load and save directly.
+pub mod autocast;
 mod bert;
 mod distilbert;
 mod error;
@@ -29,8 +30,8 @@ pub struct TokenClassifier {
     encoder: Encoder,
     classifier: Linear,
     head_dropout: f64,
-    /// bf16 autocast on CUDA (off by default: fp32 everywhere).
-    pub autocast_bf16: bool,
+    /// bf16 autocast on CUDA (off by default: fp32 everywhere); set with `set_autocast_bf16`.
+    autocast_bf16: bool,
 }
 
 impl TokenClassifier {
@@ -78,6 +79,20 @@ impl TokenClassifier {
         } else {
             run()
         }
+    }
+
+    /// Mixed precision for forward_t on CUDA: matmuls in bf16 under libtorch autocast, logits
+    /// returned in fp32. No effect on the CPU.
+    pub fn set_autocast_bf16(&mut self, on: bool) -> Result<(), ModelError> {
+        if on && self.vs.device().is_cuda() {
+            autocast::set_cuda_autocast_dtype(autocast::BFLOAT16)?;
+        }
+        self.autocast_bf16 = on;
+        Ok(())
+    }
+
+    pub fn autocast_bf16(&self) -> bool {
+        self.autocast_bf16
     }
 
     pub fn id2label(&self) -> Vec<String> {
