@@ -17,16 +17,12 @@ pub fn entities_to_tags(
     tokens: &[Option<(usize, usize)>],
 ) -> Vec<String> {
     let mut tags = vec!["O".to_string(); tokens.len()];
-    let char_to_token = CharToToken::new(tokens);
+    let index = TokenIndex::new(tokens);
     for (label, spans) in entities {
         let Some((start, end)) = entity_range(spans) else {
             continue;
         };
-        let mut token_ids: Vec<usize> = (start..end.min(char_to_token.len()))
-            .filter_map(|c| char_to_token.get(c))
-            .collect();
-        token_ids.sort_unstable();
-        token_ids.dedup();
+        let token_ids = index.tokens_in(tokens, start, end);
         for (idx, tag) in token_ids
             .iter()
             .zip(scheme.entity_tags(token_ids.len(), label))
@@ -44,29 +40,55 @@ fn entity_range(spans: &[(usize, usize)]) -> Option<(usize, usize)> {
     Some((sorted.first()?.0, sorted.last()?.1))
 }
 
-/// Char offset → index of the first token whose offsets contain it.
-struct CharToToken(Vec<Option<usize>>);
+/// Finds the tokens an entity's characters map to, as HF's char_to_token (the first token whose
+/// offsets contain the char).
+enum TokenIndex {
+    /// Non-empty tokens in order, none overlapping (every real tokenizer): (start, end, index).
+    /// A char then belongs to at most one token, found by binary search.
+    Sorted(Vec<(usize, usize, usize)>),
+    /// Overlapping or unordered offsets: a scan per char, as HF does.
+    Scan { max_end: usize },
+}
 
-impl CharToToken {
+impl TokenIndex {
     fn new(tokens: &[Option<(usize, usize)>]) -> Self {
-        let len = tokens.iter().flatten().map(|t| t.1).max().unwrap_or(0);
-        let mut map = vec![None; len];
-        for (i, (start, end)) in tokens
+        let spans: Vec<(usize, usize, usize)> = tokens
             .iter()
             .enumerate()
-            .filter_map(|(i, t)| Some((i, (*t)?)))
-        {
-            for slot in map.iter_mut().take(end).skip(start) {
-                slot.get_or_insert(i);
+            .filter_map(|(i, t)| t.filter(|t| t.0 < t.1).map(|(s, e)| (s, e, i)))
+            .collect();
+        if spans.windows(2).all(|w| w[0].1 <= w[1].0) {
+            TokenIndex::Sorted(spans)
+        } else {
+            let max_end = spans.iter().map(|t| t.1).max().unwrap_or(0);
+            TokenIndex::Scan { max_end }
+        }
+    }
+
+    /// Sorted, distinct indices of the tokens holding a char of `[start, end)`.
+    fn tokens_in(&self, tokens: &[Option<(usize, usize)>], start: usize, end: usize) -> Vec<usize> {
+        match self {
+            TokenIndex::Sorted(spans) => {
+                let first = spans.partition_point(|t| t.1 <= start);
+                spans[first..]
+                    .iter()
+                    .take_while(|t| t.0 < end)
+                    .map(|t| t.2)
+                    .collect()
+            }
+            TokenIndex::Scan { max_end } => {
+                let mut ids: Vec<usize> = (start..end.min(*max_end))
+                    .filter_map(|c| {
+                        tokens
+                            .iter()
+                            .position(|t| matches!(t, Some((s, e)) if *s <= c && c < *e))
+                    })
+                    .collect();
+                ids.sort_unstable();
+                ids.dedup();
+                ids
             }
         }
-        CharToToken(map)
-    }
-    fn len(&self) -> usize {
-        self.0.len()
-    }
-    fn get(&self, c: usize) -> Option<usize> {
-        self.0.get(c).copied().flatten()
     }
 }
 
@@ -245,6 +267,20 @@ mod tests {
         // an entity on whitespace only, and one beyond the text: no token, no tag
         let ents = [ent("w", &[(3, 4)]), ent("far", &[(100, 120)])];
         assert_eq!(entities_to_tags(Scheme::Iob2, &ents, &tokens), s(&["O"; 6]));
+    }
+
+    #[test]
+    fn overlapping_tokens_take_the_first_containing_token() {
+        // token 1 overlaps token 0: chars 2..4 belong to token 0, char 4 to token 1
+        let tokens = vec![Some((0, 4)), Some((2, 5)), Some((5, 7))];
+        let tags = entities_to_tags(Scheme::Iob2, &[ent("x", &[(2, 4)])], &tokens);
+        assert_eq!(tags, s(&["B-x", "O", "O"]));
+        let tags = entities_to_tags(Scheme::Iob2, &[ent("x", &[(3, 6)])], &tokens);
+        assert_eq!(tags, s(&["B-x", "I-x", "I-x"]));
+        // absurd offsets neither panic nor allocate
+        let far = vec![Some((0, 1)), Some((1 << 50, (1 << 50) + 1))];
+        let tags = entities_to_tags(Scheme::Bilou, &[ent("x", &[(0, usize::MAX)])], &far);
+        assert_eq!(tags, s(&["B-x", "L-x"]));
     }
 
     #[test]
