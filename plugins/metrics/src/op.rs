@@ -153,11 +153,15 @@ impl OpConfig {
 /// The operation: accumulates tag ids batch by batch; `compute` reports and resets.
 pub struct SeqevalOp {
     config: OpConfig,
-    labels: Vec<String>,
+    /// Label id → index in `names`.
+    labels: Vec<usize>,
     /// Per label id: why the tag is refused in report mode (checked when a batch uses it).
     invalid: Vec<Option<SeqevalError>>,
-    y_true: Vec<Vec<String>>,
-    y_pred: Vec<Vec<String>>,
+    /// Tag names seen, interned: sequences are stored as indices into it, so a later
+    /// `set_labels` cannot change what earlier batches meant.
+    names: Vec<String>,
+    y_true: Vec<Vec<usize>>,
+    y_pred: Vec<Vec<usize>>,
 }
 
 impl SeqevalOp {
@@ -166,6 +170,7 @@ impl SeqevalOp {
             config,
             labels: Vec::new(),
             invalid: Vec::new(),
+            names: Vec::new(),
             y_true: Vec::new(),
             y_pred: Vec::new(),
         }
@@ -198,14 +203,15 @@ impl SeqevalOp {
         result.err()
     }
 
-    fn tag(&self, id: i64) -> Result<&str, SeqevalError> {
+    /// The interned name index of tag id `id`.
+    fn tag(&self, id: i64) -> Result<usize, SeqevalError> {
         let idx = usize::try_from(id).map_err(|_| SeqevalError::UnknownTagId(id))?;
         if let Some(Some(err)) = self.invalid.get(idx) {
             return Err(err.clone());
         }
         self.labels
             .get(idx)
-            .map(String::as_str)
+            .copied()
             .ok_or(SeqevalError::UnknownTagId(id))
     }
 
@@ -233,8 +239,8 @@ impl SeqevalOp {
                 if a == IGNORE_ID || b == IGNORE_ID {
                     continue;
                 }
-                t.push(self.tag(a).map_err(|e| e.to_string())?.to_string());
-                q.push(self.tag(b).map_err(|e| e.to_string())?.to_string());
+                t.push(self.tag(a).map_err(|e| e.to_string())?);
+                q.push(self.tag(b).map_err(|e| e.to_string())?);
             }
             batch_true.push(t);
             batch_pred.push(q);
@@ -252,8 +258,14 @@ impl SeqevalOp {
                 zero_division,
             } => (mode, zero_division),
         };
-        let report = classification_report(&self.y_true, &self.y_pred, mode, zd)?;
-        let accuracy = accuracy_score(&self.y_true, &self.y_pred)?;
+        let names = |seqs: &[Vec<usize>]| -> Vec<Vec<&str>> {
+            seqs.iter()
+                .map(|s| s.iter().map(|&i| self.names[i].as_str()).collect())
+                .collect()
+        };
+        let (y_true, y_pred) = (names(&self.y_true), names(&self.y_pred));
+        let report = classification_report(&y_true, &y_pred, mode, zd)?;
+        let accuracy = accuracy_score(&y_true, &y_pred)?;
         Ok(match self.config {
             OpConfig::Report { .. } => report_metrics(&report, accuracy),
             OpConfig::Medkit {
@@ -309,7 +321,16 @@ fn medkit_metrics(report: &Report, accuracy: f64, average: Average, by_label: bo
 impl MetricsComputer for SeqevalOp {
     fn set_labels(&mut self, id_to_label: Vec<String>) -> OpResult<()> {
         self.invalid = id_to_label.iter().map(|t| self.check_tag(t)).collect();
-        self.labels = id_to_label;
+        self.labels = id_to_label
+            .into_iter()
+            .map(|name| match self.names.iter().position(|n| *n == name) {
+                Some(i) => i,
+                None => {
+                    self.names.push(name);
+                    self.names.len() - 1
+                }
+            })
+            .collect();
         Ok(())
     }
 

@@ -162,3 +162,22 @@ fn report_mode_flattens_the_classification_report() {
     let bad = run(json!({"report": true}), &s(&[&["X-A"]]), &s(&[&["O"]]));
     assert!(bad.unwrap_err().contains("X-A"));
 }
+
+#[test]
+fn relabelling_between_batches_keeps_earlier_tags() {
+    let mut op = SeqevalOp::from_config(r#"{"tagging_scheme": "iob2"}"#).unwrap();
+    op.set_labels(vec!["O".into(), "B-X".into()]).unwrap();
+    op.prepare_batch(vec![vec![1, 0]], vec![vec![1, 0]])
+        .unwrap();
+    op.set_labels(vec!["B-Y".into(), "O".into()]).unwrap();
+    op.prepare_batch(vec![vec![0, 1]], vec![vec![1, 1]])
+        .unwrap();
+    let m: BTreeMap<_, _> = op
+        .compute()
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.name.to_string(), m.value))
+        .collect();
+    assert_eq!((m["X_f1-score"], m["Y_recall"]), (1.0, 0.0));
+    assert_eq!(m["overall_acc"], 0.75);
+}
