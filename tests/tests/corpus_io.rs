@@ -88,6 +88,10 @@ fn rich_document_keeps_every_field() {
     let d = &docs[0];
     assert!(d.text.starts_with("Le patient âgé"));
     assert!(d.metadata.contains(r#""big": 1e+16, "small": 1e-05"#));
+    // what Python's json writes beyond strict JSON comes back too
+    assert!(d
+        .metadata
+        .contains(r#""nan": NaN, "inf": -Infinity, "huge": 1000000000000000000000000000000"#));
     assert_eq!(d.attrs.len(), 1);
     assert_eq!(d.attrs[0].value.as_str(), r#"{"name": "HDM", "rank": 2}"#);
     let Annotation::Segment(sent) = &d.anns[0] else {

@@ -5,6 +5,7 @@ pub mod conll;
 pub mod medkit_json;
 pub mod overlaps;
 pub mod pyjson;
+pub mod pyvalue;
 pub mod split;
 mod uid;
 

@@ -17,7 +17,7 @@ HERE = Path(__file__).parent
 
 text = "Le patient âgé a une fièvre 🤒 et une toux.\nPas de dyspnée; «tabac» arrêté\t!"
 doc = TextDocument(text=text, metadata={"id": "d1", "score": 0.1, "big": 1e16, "small": 1e-05,
-                                        "n": [1, 2.5, None, True, False], "nested": {"é": "ü\u0001\"\\/"}})
+                                        "n": [1, 2.5, None, True, False], "nan": float("nan"), "inf": float("-inf"), "huge": 10**30, "nested": {"é": "ü\u0001\"\\/"}})
 fievre = Entity(label="disorder", text="fièvre", spans=[Span(21, 27)],
                 attrs=[Attribute(label="negated", value=False, metadata={"conf": 0.93}),
                        EntityNormAttribute(kb_name="umls", kb_id="C0015967", kb_version="2023AA", term="fièvre",

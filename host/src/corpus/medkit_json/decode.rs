@@ -1,24 +1,27 @@
 //! One JSON line -> TextDocument, with errors that say which field is wrong.
 
 use super::*;
-use crate::corpus::{pyjson, CorpusError};
+use crate::corpus::pyvalue::{self, PyValue};
+use crate::corpus::CorpusError;
 use medkit_sdk::data::{
     Annotation, AnySpan, Attribute, ModifiedSpan, Relation, Segment, Span, TextDocument,
 };
-use serde_json::{Map, Value};
 use std::collections::HashSet;
 
-type Obj = Map<String, Value>;
+type Obj = [(String, PyValue)];
+
+fn get<'a>(o: &'a Obj, key: &str) -> Option<&'a PyValue> {
+    o.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+}
 
 /// Parses one line of a medkit JSONL file (without its newline). The error says what is wrong
 /// and where in the document (`anns[3].spans[0].start: ...`); the reader adds file and line.
 pub fn document_from_json_line(line: &str) -> Result<TextDocument, CorpusError> {
-    let v: Value =
-        serde_json::from_str(line).map_err(|e| CorpusError::Data(format!("invalid JSON: {e}")))?;
+    let v = pyvalue::parse(line).map_err(|e| CorpusError::Data(format!("invalid JSON: {e}")))?;
     document_from_value(&v).map_err(CorpusError::Data)
 }
 
-pub(crate) fn document_from_value(v: &Value) -> Result<TextDocument, String> {
+pub(crate) fn document_from_value(v: &PyValue) -> Result<TextDocument, String> {
     let o = as_obj(v, "document")?;
     class(o, "document", &[DOC_CLASS])?;
     let uid = string(o, "uid", "document")?;
@@ -27,8 +30,8 @@ pub(crate) fn document_from_value(v: &Value) -> Result<TextDocument, String> {
     let n_chars = text.chars().count() as u64;
     let mut anns = Vec::new();
     let mut seen = HashSet::new();
-    if let Some(a) = o.get("anns") {
-        let list = a.as_array().ok_or("anns: expected a list")?;
+    if let Some(a) = get(o, "anns") {
+        let list = a.as_list().ok_or("anns: expected a list")?;
         for (i, a) in list.iter().enumerate() {
             let ctx = format!("anns[{i}]");
             let ann = annotation(a, &ctx, n_chars)?;
@@ -42,7 +45,7 @@ pub(crate) fn document_from_value(v: &Value) -> Result<TextDocument, String> {
             anns.push(ann);
         }
     }
-    let attrs = match o.get("attrs") {
+    let attrs = match get(o, "attrs") {
         Some(a) => attributes(a, "attrs")?,
         None => Vec::new(),
     };
@@ -55,7 +58,7 @@ pub(crate) fn document_from_value(v: &Value) -> Result<TextDocument, String> {
     })
 }
 
-fn annotation(v: &Value, ctx: &str, n_chars: u64) -> Result<Annotation, String> {
+fn annotation(v: &PyValue, ctx: &str, n_chars: u64) -> Result<Annotation, String> {
     let o = as_obj(v, ctx)?;
     let cls = class(o, ctx, &[SEGMENT_CLASS, ENTITY_CLASS, RELATION_CLASS])?;
     let uid = string(o, "uid", ctx)?.to_string();
@@ -74,7 +77,7 @@ fn annotation(v: &Value, ctx: &str, n_chars: u64) -> Result<Annotation, String> 
     }
     let text = string(o, "text", ctx)?;
     let list = field(o, "spans", ctx)?
-        .as_array()
+        .as_list()
         .ok_or_else(|| format!("{ctx}.spans: expected a list"))?;
     let mut spans = Vec::with_capacity(list.len());
     for (i, s) in list.iter().enumerate() {
@@ -109,14 +112,14 @@ fn annotation(v: &Value, ctx: &str, n_chars: u64) -> Result<Annotation, String> 
     })
 }
 
-fn any_span(v: &Value, ctx: &str, n_chars: u64) -> Result<AnySpan, String> {
+fn any_span(v: &PyValue, ctx: &str, n_chars: u64) -> Result<AnySpan, String> {
     let o = as_obj(v, ctx)?;
     if class(o, ctx, &[SPAN_CLASS, MODIFIED_SPAN_CLASS])? == SPAN_CLASS {
         return Ok(AnySpan::Span(span(o, ctx, n_chars)?));
     }
     let length = uint(o, "length", ctx)?;
     let list = field(o, "replaced_spans", ctx)?
-        .as_array()
+        .as_list()
         .ok_or_else(|| format!("{ctx}.replaced_spans: expected a list"))?;
     let mut replaced = Vec::with_capacity(list.len());
     for (i, s) in list.iter().enumerate() {
@@ -141,9 +144,9 @@ fn span(o: &Obj, ctx: &str, n_chars: u64) -> Result<Span, String> {
     Ok(Span::new(start, end))
 }
 
-fn attributes(v: &Value, ctx: &str) -> Result<Vec<Attribute>, String> {
+fn attributes(v: &PyValue, ctx: &str) -> Result<Vec<Attribute>, String> {
     let list = v
-        .as_array()
+        .as_list()
         .ok_or_else(|| format!("{ctx}: expected a list"))?;
     list.iter()
         .enumerate()
@@ -153,7 +156,7 @@ fn attributes(v: &Value, ctx: &str) -> Result<Vec<Attribute>, String> {
 
 /// Plain attributes map to uid/label/value/metadata. A subclass keeps its own fields, in order,
 /// in `extra` (for an unknown subclass also `label`/`value`, so that they are written back in place).
-fn attribute(v: &Value, ctx: &str) -> Result<Attribute, String> {
+fn attribute(v: &PyValue, ctx: &str) -> Result<Attribute, String> {
     let o = as_obj(v, ctx)?;
     let cls = string(o, "_class_name", ctx)?;
     let uid = string(o, "uid", ctx)?;
@@ -163,7 +166,7 @@ fn attribute(v: &Value, ctx: &str) -> Result<Attribute, String> {
     let (label, value) = if plain {
         (
             string(o, "label", ctx)?.to_string(),
-            pyjson::to_string(field(o, "value", ctx)?),
+            field(o, "value", ctx)?.to_json(),
         )
     } else if let Some(s) = shape {
         let label = if s.has_label {
@@ -172,24 +175,26 @@ fn attribute(v: &Value, ctx: &str) -> Result<Attribute, String> {
             s.fixed_label.to_string()
         };
         let value = if s.has_value {
-            pyjson::to_string(field(o, "value", ctx)?)
+            field(o, "value", ctx)?.to_json()
         } else {
             derived_value(cls, o)
         };
         (label, value)
     } else {
-        let label = o.get("label").and_then(Value::as_str).unwrap_or_default();
-        let value = o.get("value").map_or("null".into(), pyjson::to_string);
+        let label = get(o, "label")
+            .and_then(PyValue::as_str)
+            .unwrap_or_default();
+        let value = get(o, "value").map_or("null".into(), PyValue::to_json);
         (label.to_string(), value)
     };
-    let mut extra = Map::new();
+    let mut extra = Vec::new();
     if !plain {
         for (k, x) in o {
             let base = matches!(k.as_str(), "uid" | "metadata" | "_class_name");
             let shaped = shape
                 .is_some_and(|s| (k == "label" && s.has_label) || (k == "value" && s.has_value));
             if !base && !shaped {
-                extra.insert(k.clone(), x.clone());
+                extra.push((k.clone(), x.clone()));
             }
         }
     }
@@ -199,15 +204,16 @@ fn attribute(v: &Value, ctx: &str) -> Result<Attribute, String> {
         value: value.into(),
         metadata: metadata.into(),
         class_name: cls.into(),
-        extra: pyjson::to_string(&Value::Object(extra)).into(),
+        extra: PyValue::Dict(extra).to_json().into(),
     })
 }
 
 /// The `value` medkit computes for normalisation attributes (EntityNormAttribute.__init__).
 fn derived_value(cls: &str, o: &Obj) -> String {
-    let s = |k: &str| match o.get(k) {
-        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
-        Some(Value::Number(n)) => Some(n.to_string()),
+    let s = |k: &str| match get(o, k) {
+        Some(PyValue::Str(s)) if !s.is_empty() => Some(s.clone()),
+        Some(PyValue::Int(n)) if n != "0" => Some(n.clone()),
+        Some(PyValue::Float(x)) if *x != 0.0 => Some(crate::corpus::pyjson::float_repr(*x)),
         _ => None,
     };
     let (kb_name, kb_id) = if cls.ends_with("UMLSNormAttribute") {
@@ -220,20 +226,19 @@ fn derived_value(cls: &str, o: &Obj) -> String {
         return "null".into();
     };
     match (kb_name, kb_id) {
-        (Some(n), Some(i)) => pyjson::to_string(&Value::String(format!("{n}:{i}"))),
-        (None, Some(i)) => pyjson::to_string(&Value::String(i)),
-        _ => o.get("term").map_or("null".into(), pyjson::to_string),
+        (Some(n), Some(i)) => PyValue::Str(format!("{n}:{i}")).to_json(),
+        (None, Some(i)) => PyValue::Str(i).to_json(),
+        _ => get(o, "term").map_or("null".into(), PyValue::to_json),
     }
 }
 
-fn as_obj<'a>(v: &'a Value, ctx: &str) -> Result<&'a Obj, String> {
-    v.as_object()
+fn as_obj<'a>(v: &'a PyValue, ctx: &str) -> Result<&'a Obj, String> {
+    v.as_dict()
         .ok_or_else(|| format!("{ctx}: expected a JSON object"))
 }
 
-fn field<'a>(o: &'a Obj, key: &str, ctx: &str) -> Result<&'a Value, String> {
-    o.get(key)
-        .ok_or_else(|| format!("{ctx}: missing required field {key:?}"))
+fn field<'a>(o: &'a Obj, key: &str, ctx: &str) -> Result<&'a PyValue, String> {
+    get(o, key).ok_or_else(|| format!("{ctx}: missing required field {key:?}"))
 }
 
 fn string<'a>(o: &'a Obj, key: &str, ctx: &str) -> Result<&'a str, String> {
@@ -250,10 +255,10 @@ fn uint(o: &Obj, key: &str, ctx: &str) -> Result<u64, String> {
 
 fn metadata(o: &Obj, ctx: &str) -> Result<String, String> {
     let m = field(o, "metadata", ctx)?;
-    if !m.is_object() {
+    if m.as_dict().is_none() {
         return Err(format!("{ctx}.metadata: expected a JSON object"));
     }
-    Ok(pyjson::to_string(m))
+    Ok(m.to_json())
 }
 
 fn class<'a>(o: &'a Obj, ctx: &str, allowed: &[&str]) -> Result<&'a str, String> {

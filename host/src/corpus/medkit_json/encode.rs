@@ -1,10 +1,10 @@
 //! TextDocument -> one JSON line, field for field as medkit's `to_dict` + `json.dumps`.
 
 use super::*;
-use crate::corpus::pyjson::{write_str, write_value};
+use crate::corpus::pyjson::write_str;
+use crate::corpus::pyvalue::{self, PyValue};
 use crate::corpus::CorpusError;
 use medkit_sdk::data::{Annotation, AnySpan, Attribute, Relation, Segment, Span, TextDocument};
-use serde_json::Value;
 
 /// The document as medkit writes it on one line (no newline). Fails only when a JSON text field
 /// of the document (metadata, attribute value/extra) is not valid JSON.
@@ -130,10 +130,10 @@ fn attribute(out: &mut String, a: &Attribute) -> Result<(), CorpusError> {
         out.push_str(": ");
     };
     let extra = if cls == ATTRIBUTE_CLASS || a.extra.trim().is_empty() {
-        serde_json::Map::new()
+        Vec::new()
     } else {
         match parse(&a.extra, "attribute extra")? {
-            Value::Object(m) => m,
+            PyValue::Dict(m) => m,
             _ => {
                 return Err(CorpusError::Data(format!(
                     "attribute {}: extra is not a JSON object",
@@ -147,8 +147,8 @@ fn attribute(out: &mut String, a: &Attribute) -> Result<(), CorpusError> {
         _ if cls == ATTRIBUTE_CLASS => (true, true),
         Some(s) => (s.has_label, s.has_value),
         None => (
-            !extra.contains_key("label") && !a.label.is_empty(),
-            !extra.contains_key("value") && a.value.trim() != "null",
+            !extra.iter().any(|(k, _)| k == "label") && !a.label.is_empty(),
+            !extra.iter().any(|(k, _)| k == "value") && a.value.trim() != "null",
         ),
     };
     if with_label {
@@ -164,7 +164,7 @@ fn attribute(out: &mut String, a: &Attribute) -> Result<(), CorpusError> {
         match (shape, k.as_str()) {
             (None, "label") => write_str(out, &a.label),
             (None, "value") => raw(out, &a.value, "attribute value")?,
-            _ => write_value(out, v),
+            _ => v.write(out),
         }
     }
     out.push_str(", \"metadata\": ");
@@ -179,8 +179,8 @@ fn class_name(out: &mut String, class: &str) {
     out.push('}');
 }
 
-fn parse(text: &str, what: &str) -> Result<Value, CorpusError> {
-    serde_json::from_str(text)
+fn parse(text: &str, what: &str) -> Result<PyValue, CorpusError> {
+    pyvalue::parse(text)
         .map_err(|e| CorpusError::Data(format!("{what} is not valid JSON ({e}): {text:?}")))
 }
 
@@ -190,6 +190,11 @@ fn raw(out: &mut String, text: &str, what: &str) -> Result<(), CorpusError> {
         out.push_str("{}");
         return Ok(());
     }
-    write_value(out, &parse(text, what)?);
+    // stored text is usually already in Python's style: `{}` needs no parse
+    if text == "{}" {
+        out.push_str(text);
+        return Ok(());
+    }
+    parse(text, what)?.write(out);
     Ok(())
 }

@@ -1,9 +1,9 @@
 //! Streamed reading: one document per `next()`, memory bounded by the longest line.
 
 use super::decode::document_from_value;
+use crate::corpus::pyvalue::{self, PyValue};
 use crate::corpus::CorpusError;
 use medkit_sdk::data::TextDocument;
-use serde_json::Value;
 use std::collections::HashSet;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -41,20 +41,22 @@ pub fn read_documents(path: &Path) -> Result<DocumentReader, CorpusError> {
             ))
         }
     };
-    let v: Value = serde_json::from_str(&header)
+    let v = pyvalue::parse(&header)
         .map_err(|e| r.err(format!("invalid header line (not JSON: {e})")))?;
-    let version = v.get("version").and_then(Value::as_str);
+    let version = v.get("version").and_then(PyValue::as_str);
     if version != Some("0.2") {
         return Err(r.err(format!(
-            "unsupported medkit JSON version {:?} in header (expected \"0.2\")",
-            v.get("version").unwrap_or(&Value::Null)
+            "unsupported medkit JSON version {} in header (expected \"0.2\")",
+            v.get("version")
+                .map_or_else(|| "null".into(), PyValue::to_json)
         )));
     }
-    let ct = v.get("content_type").and_then(Value::as_str);
+    let ct = v.get("content_type").and_then(PyValue::as_str);
     if ct != Some("text_document_list") {
         return Err(r.err(format!(
-            "header content_type is {:?}, expected \"text_document_list\"",
-            v.get("content_type").unwrap_or(&Value::Null)
+            "header content_type is {}, expected \"text_document_list\"",
+            v.get("content_type")
+                .map_or_else(|| "null".into(), PyValue::to_json)
         )));
     }
     Ok(r)
@@ -101,7 +103,7 @@ impl DocumentReader {
             if text.trim().is_empty() {
                 continue;
             }
-            let v: Value = serde_json::from_str(&text).map_err(|e| {
+            let v = pyvalue::parse(&text).map_err(|e| {
                 if terminated {
                     self.err(format!("invalid JSON: {e}"))
                 } else {
