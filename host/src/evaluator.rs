@@ -3,6 +3,9 @@
 //!
 //! Built from plugin operations so a pipeline can swap them: a tagging-scheme operation turns
 //! entities into tags, a metrics operation scores the tag sequences.
+//!
+//! One deliberate difference: medkit applies `labels_remapping` only when tagging characters;
+//! here it applies with a tokenizer too.
 
 use crate::plugins::PluginSet;
 use abi_stable::std_types::{ROption, RString, RVec};

@@ -110,7 +110,7 @@ impl TrainerCallback for DefaultPrinter {
         self.finish_bar();
         let bar = ProgressBar::with_draw_target(Some(nb_batches), ProgressDrawTarget::stderr());
         if let Ok(style) = ProgressStyle::with_template(
-            "{msg:>5} {bar:40} {pos}/{len} [{elapsed_precise}<{eta_precise}] loss {prefix}",
+            "{msg:>5} {wide_bar} {pos}/{len} [{elapsed_precise}<{eta_precise}] loss {prefix}",
         ) {
             bar.set_style(style);
         }
@@ -124,7 +124,7 @@ impl TrainerCallback for DefaultPrinter {
         if let Some((_, bar)) = &self.bar {
             bar.set_prefix(format!("{loss:.4}"));
             bar.inc(1);
-            if step + 1 >= nb_batches {
+            if step.saturating_add(1) >= nb_batches {
                 self.finish_bar();
             }
             return Ok(());
@@ -133,11 +133,11 @@ impl TrainerCallback for DefaultPrinter {
             .log_step_interval
             .unwrap_or(DEFAULT_LOG_STEP_INTERVAL)
             .max(1);
-        if step % every == every - 1 || step + 1 == nb_batches {
+        if step % every == every - 1 || step.saturating_add(1) == nb_batches {
             log::info!(
                 "{} step {}/{nb_batches} loss {loss:.4}",
                 phase.as_str(),
-                step + 1
+                step.saturating_add(1)
             );
         }
         Ok(())
