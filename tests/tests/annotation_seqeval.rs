@@ -116,6 +116,13 @@ fn cli_input_errors_name_the_line() {
             "{t}"
         );
     }
+    let empty = write_jsonl(dir.path(), "empty.jsonl", &["".to_string()]);
+    let out = medkit(&["seqeval", "--input", &empty]);
+    assert!(
+        !out.status.success() && text(&out).contains("no {\"y_true\""),
+        "{}",
+        text(&out)
+    );
     let out = medkit(&["seqeval", "--input", "/nonexistent/pairs.jsonl"]);
     assert!(!out.status.success());
     let out = medkit(&["seqeval", "--input", "x", "--scheme", "iob9"]);

@@ -59,6 +59,10 @@ fn read_pairs(path: &std::path::Path) -> anyhow::Result<Vec<(usize, Pair)>> {
         }
         pairs.push((n, pair));
     }
+    if pairs.is_empty() {
+        // seqeval itself raises on an empty y_true
+        bail!("{}: no {{\"y_true\", \"y_pred\"}} pair", path.display());
+    }
     Ok(pairs)
 }
 
