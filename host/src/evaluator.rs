@@ -19,7 +19,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 /// What to evaluate and how; defaults are medkit's SeqEvalEvaluator's (bilou, macro, by label).
-#[derive(Debug, Clone)]
+/// Deserializable, so a pipeline section can hold these keys directly.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct EvaluateOptions {
     /// Tagging scheme: "iob2" or "bilou" (passed to the metrics operation as `tagging_scheme`).
     pub scheme: String,
@@ -350,6 +352,17 @@ mod tests {
             replaced_spans: RVec::new(),
         });
         assert!(labelled(&entity("x", vec![empty]), &remap).is_none());
+    }
+
+    #[test]
+    fn options_deserialize_with_defaults() {
+        let o: EvaluateOptions =
+            serde_json::from_value(json!({"scheme": "iob2", "labels_remapping": {"a": "b"}}))
+                .unwrap();
+        assert_eq!((o.scheme.as_str(), o.average.as_str()), ("iob2", "macro"));
+        assert_eq!(o.labels_remapping["a"], "b");
+        assert_eq!(o.metrics_operation, "seqeval");
+        assert!(serde_json::from_value::<EvaluateOptions>(json!({"typo": 1})).is_err());
     }
 
     #[test]

@@ -320,6 +320,20 @@ fn medkit_metrics(report: &Report, accuracy: f64, average: Average, by_label: bo
 
 impl MetricsComputer for SeqevalOp {
     fn set_labels(&mut self, id_to_label: Vec<String>) -> OpResult<()> {
+        if let OpConfig::Medkit {
+            mode: Mode::Strict(Some(StrictScheme::Bilou)),
+            ..
+        } = self.config
+        {
+            // IOB2 tags scored as strict BILOU give zeros without any error: say so
+            let has = |p: &str| id_to_label.iter().any(|t| t.starts_with(p));
+            if has("B-") && !has("L-") && !has("U-") {
+                log::warn!(
+                    "seqeval: tagging_scheme is bilou but the tag set has no L-/U- tag; \
+                     set tagging_scheme = \"iob2\" if the model uses IOB2 tags"
+                );
+            }
+        }
         self.invalid = id_to_label.iter().map(|t| self.check_tag(t)).collect();
         self.labels = id_to_label
             .into_iter()
