@@ -51,6 +51,31 @@ fn export_saved_models() {
             &root.join(format!("{name}_relabelled")),
         );
     }
+    // CamemBERT: RoBERTa layers under another model_type (tiny_roberta's weights, renamed type).
+    let cam = root.join("camembert_src");
+    std::fs::create_dir_all(&cam).unwrap();
+    for f in [
+        "model.safetensors",
+        "tokenizer.json",
+        "tokenizer_config.json",
+    ] {
+        std::fs::copy(fixtures().join("tiny_roberta").join(f), cam.join(f)).unwrap();
+    }
+    let cfg = std::fs::read_to_string(fixtures().join("tiny_roberta/config.json")).unwrap();
+    std::fs::write(
+        cam.join("config.json"),
+        cfg.replace("\"roberta\"", "\"camembert\""),
+    )
+    .unwrap();
+    let model = TokenClassifier::from_dir(&cam, None, Device::Cpu).unwrap();
+    assert_eq!(model.config.model_type, "camembert");
+    export(
+        &model,
+        &HfTokenizer::from_dir(&cam).unwrap(),
+        Some(48),
+        &root.join("tiny_camembert"),
+    );
+    std::fs::remove_dir_all(&cam).unwrap();
     if let Some(dir) = minilm_dir() {
         let labels: Vec<String> = serde_json::from_str(
             &std::fs::read_to_string(fixtures().join("minilm/labels.json")).unwrap(),

@@ -1,0 +1,45 @@
+//! Rough CPU timing of MiniLM-L6 forward+backward (ignored; compare with
+//! scripts/encoder_bench.py on the same machine and thread count).
+mod encoder_util;
+
+use std::time::Instant;
+
+use encoder_util::minilm_dir;
+use medkit_plugin_hf::model::TokenClassifier;
+use tch::{Device, Kind, Tensor};
+
+#[test]
+#[ignore = "timing, run by hand"]
+fn minilm_train_step_timing() {
+    tch::set_num_threads(2);
+    let Some(dir) = minilm_dir() else { return };
+    let labels: Vec<String> = (0..5).map(|i| format!("L{i}")).collect();
+    tch::manual_seed(0);
+    let model = TokenClassifier::from_dir(&dir, Some(&labels), Device::Cpu).unwrap();
+    let (b, s) = (16, 128);
+    let ids = Tensor::randint_low(1000, 20000, [b, s], (Kind::Int64, Device::Cpu));
+    let mask = Tensor::ones([b, s], (Kind::Int64, Device::Cpu));
+    let target = Tensor::randint(5, [b * s], (Kind::Int64, Device::Cpu));
+    let step = || {
+        let logits = model.forward_t(&ids, &mask, true);
+        let loss = logits.view([b * s, 5]).cross_entropy_for_logits(&target);
+        loss.backward();
+    };
+    step();
+    let n = 5;
+    let t = Instant::now();
+    for _ in 0..n {
+        step();
+    }
+    let train = t.elapsed().as_secs_f64() / n as f64;
+    let t = Instant::now();
+    for _ in 0..n {
+        let _ = tch::no_grad(|| model.forward_t(&ids, &mask, false));
+    }
+    let infer = t.elapsed().as_secs_f64() / n as f64;
+    eprintln!(
+        "rust MiniLM-L6 [{b}x{s}] 2 threads: train step {:.1} ms, inference {:.1} ms",
+        train * 1e3,
+        infer * 1e3
+    );
+}
