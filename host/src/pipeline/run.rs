@@ -216,6 +216,20 @@ fn run_train(plugins: &PluginSet, state: &mut State, t: TrainSection) -> anyhow:
             serde_json::to_string(last)?
         );
     }
+    crate::trainer::checkpoint::write_json_atomically(
+        &output_dir.join("timings.json"),
+        &serde_json::to_value(&outcome.timings)?,
+    )?;
+    for t in &outcome.timings {
+        println!(
+            "train: epoch {} train {:.1}s ({:.1} examples/s, {:.0} tokens/s), eval {:.1}s",
+            t.epoch,
+            t.train_seconds,
+            t.train_examples as f64 / t.train_seconds.max(1e-9),
+            t.train_tokens as f64 / t.train_seconds.max(1e-9),
+            t.eval_seconds
+        );
+    }
     println!(
         "train: history in {}",
         output_dir.join("history.json").display()

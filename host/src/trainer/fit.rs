@@ -21,6 +21,8 @@ use std::time::Instant;
 pub struct TrainOutcome {
     /// Per epoch `{"train": {...}, "eval": {...}}`, as medkit's `Trainer.train()`.
     pub history: Vec<Value>,
+    /// Per epoch run by this call: phase durations and what the train phase processed.
+    pub timings: Vec<EpochTiming>,
     pub best_checkpoint: Option<PathBuf>,
     pub last_checkpoint: Option<PathBuf>,
 }
@@ -34,6 +36,17 @@ pub struct Trainer {
     pub interrupt: Option<Arc<AtomicBool>>,
     /// Continue a run from this checkpoint (its model is already loaded in the trainable).
     pub resume: Option<ResumePoint>,
+}
+
+/// Durations of one epoch's phases, and the train phase's volume (for throughput figures).
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct EpochTiming {
+    pub epoch: u32,
+    pub train_seconds: f64,
+    pub eval_seconds: f64,
+    pub train_examples: usize,
+    /// Non-padding tokens of the train examples (special tokens included).
+    pub train_tokens: usize,
 }
 
 /// Where a resumed run picks up, read from a checkpoint's `trainer_state.json`.
@@ -183,6 +196,8 @@ impl Trainer {
         config_json["device"] = json!(rerr(self.trainable.device())?.to_string());
 
         let mut history = Vec::new();
+        let mut timings = Vec::new();
+        let train_tokens: usize = train.iter().map(|f| f.input_ids.len()).sum();
         let mut best: Option<(PathBuf, f64)> = None;
         let mut last = None;
         let mut opt_step = 0u64;
@@ -222,6 +237,7 @@ impl Trainer {
                 seed ^ ((epoch as u64) << 32),
             ));
             let from = std::mem::take(&mut start_step);
+            let train_start = Instant::now();
             let train_metrics = match self.train_epoch(
                 &train,
                 &order,
@@ -248,7 +264,16 @@ impl Trainer {
                     );
                 }
             };
+            let train_seconds = train_start.elapsed().as_secs_f64();
+            let eval_start = Instant::now();
             let eval_metrics = self.eval_epoch(&eval)?;
+            timings.push(EpochTiming {
+                epoch,
+                train_seconds,
+                eval_seconds: eval_start.elapsed().as_secs_f64(),
+                train_examples: train.len(),
+                train_tokens,
+            });
             let tracked = eval_metrics
                 .iter()
                 .find(|m| m.name.as_str() == config.metric_to_track_lr)
@@ -309,6 +334,7 @@ impl Trainer {
         self.callbacks.train_end();
         Ok(TrainOutcome {
             history,
+            timings,
             best_checkpoint: best.map(|(p, _)| p),
             last_checkpoint: last,
         })

@@ -9,7 +9,7 @@ pub mod scheduler;
 
 pub use config::TrainerConfig;
 pub use events::Callbacks;
-pub use fit::{ResumePoint, TrainOutcome, Trainer};
+pub use fit::{EpochTiming, ResumePoint, TrainOutcome, Trainer};
 
 #[cfg(test)]
 mod tests;
