@@ -1,7 +1,7 @@
 //! medkit's `filter_overlapping_entities` (medkit.text.postprocessing.overlapping).
 
 use medkit_sdk::data::{Annotation, AnySpan, Segment, Span, TextDocument};
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 /// medkit's `normalize_spans`: replaced spans instead of ModifiedSpans, sorted, contiguous merged.
 pub fn normalize_spans(spans: &[AnySpan]) -> Vec<Span> {
@@ -51,8 +51,12 @@ pub fn filter_overlapping_entities(doc: &mut TextDocument) -> usize {
         let kb = (entities[b].1.wrapping_sub(entities[b].0), entities[b].0);
         kb.cmp(&ka)
     });
-    let mut seen: Vec<(u64, u64)> = Vec::new(); // taken character ranges
-    let taken = |seen: &Vec<(u64, u64)>, c: u64| seen.iter().any(|&(s, t)| s <= c && c < t);
+    // taken character ranges, start -> end; kept entities never overlap (a later, shorter one
+    // would need its start or end inside an earlier one), so the range before `c` decides
+    let mut seen: BTreeMap<u64, u64> = BTreeMap::new();
+    let taken = |seen: &BTreeMap<u64, u64>, c: u64| {
+        seen.range(..=c).next_back().is_some_and(|(_, &t)| c < t)
+    };
     let mut keep = vec![false; entities.len()];
     for i in order {
         let (s, t, _) = &entities[i];
@@ -60,7 +64,9 @@ pub fn filter_overlapping_entities(doc: &mut TextDocument) -> usize {
             continue;
         }
         if !taken(&seen, *s) && !taken(&seen, *t) {
-            seen.push((*s, *t));
+            if s < t {
+                seen.insert(*s, *t);
+            }
             keep[i] = true;
         }
     }

@@ -80,27 +80,34 @@ pub fn split_sentences(doc: &TextDocument) -> (Vec<TextDocument>, usize) {
             _ => None,
         })
         .collect();
-    let mut placed = vec![false; entities.len()];
+    // sentences are sorted and disjoint: an entity can only lie in the last one starting before it
+    let mut members: Vec<Vec<usize>> = vec![Vec::new(); sentences.len()];
+    let mut placed = 0;
+    for (i, (_, ext)) in entities.iter().enumerate() {
+        let Some((es, ee)) = *ext else { continue };
+        let k = sentences.partition_point(|&(s, _)| s as u64 <= es);
+        if k > 0 && ee <= sentences[k - 1].1 as u64 {
+            members[k - 1].push(i);
+            placed += 1;
+        }
+    }
     let mut out = Vec::with_capacity(sentences.len());
-    for (s, e) in sentences {
-        let (s64, e64) = (s as u64, e as u64);
+    for ((s, e), member) in sentences.into_iter().zip(members) {
+        let s64 = s as u64;
         let mut anns = Vec::new();
         let mut uid_map: HashMap<&str, String> = HashMap::new();
-        for (i, (ent, ext)) in entities.iter().enumerate() {
-            let Some((es, ee)) = ext else { continue };
-            if *es >= s64 && *ee <= e64 {
-                placed[i] = true;
-                let new = Segment {
-                    uid: new_uid().into(),
-                    label: ent.label.clone(),
-                    spans: ent.spans.iter().map(|sp| shift(sp, s64)).collect(),
-                    text: ent.text.clone(),
-                    attrs: Default::default(),
-                    metadata: ent.metadata.clone(),
-                };
-                uid_map.insert(ent.uid.as_str(), new.uid.to_string());
-                anns.push(Annotation::Entity(new));
-            }
+        for i in member {
+            let ent = entities[i].0;
+            let new = Segment {
+                uid: new_uid().into(),
+                label: ent.label.clone(),
+                spans: ent.spans.iter().map(|sp| shift(sp, s64)).collect(),
+                text: ent.text.clone(),
+                attrs: Default::default(),
+                metadata: ent.metadata.clone(),
+            };
+            uid_map.insert(ent.uid.as_str(), new.uid.to_string());
+            anns.push(Annotation::Entity(new));
         }
         for r in &relations {
             if let (Some(src), Some(tgt)) = (
@@ -125,7 +132,7 @@ pub fn split_sentences(doc: &TextDocument) -> (Vec<TextDocument>, usize) {
             attrs: Default::default(),
         });
     }
-    let lost = placed.iter().filter(|p| !**p).count();
+    let lost = entities.len() - placed;
     (out, lost)
 }
 

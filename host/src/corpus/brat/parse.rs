@@ -3,6 +3,7 @@
 //! (old BRAT modifiers); `N`, `E` and other lines are ignored, as medkit does.
 
 use crate::corpus::CorpusError;
+use std::collections::HashMap;
 use std::path::Path;
 
 pub struct BratEntity {
@@ -45,17 +46,20 @@ pub struct BratAnn {
 }
 
 /// Python dict semantics: a repeated id replaces the earlier item in its place.
-fn put<T>(v: &mut Vec<T>, item: T, id: impl Fn(&T) -> &str) {
-    let key = id(&item).to_string();
-    match v.iter().position(|x| id(x) == key) {
-        Some(i) => v[i] = item,
-        None => v.push(item),
+fn put<T>(v: &mut Vec<T>, index: &mut HashMap<String, usize>, id: &str, item: T) {
+    match index.get(id) {
+        Some(&i) => v[i] = item,
+        None => {
+            index.insert(id.to_string(), v.len());
+            v.push(item);
+        }
     }
 }
 
 /// `content` is the .ann text with newlines already normalised to `\n`.
 pub fn parse_ann(path: &Path, content: &str) -> Result<BratAnn, CorpusError> {
     let mut doc = BratAnn::default();
+    let mut index: [HashMap<String, usize>; 4] = Default::default();
     for (i, ann) in content.split('\n').enumerate() {
         let line = i + 1;
         let Some(kind) = ann.chars().next() else {
@@ -96,7 +100,7 @@ pub fn parse_ann(path: &Path, content: &str) -> Result<BratAnn, CorpusError> {
                     text: text.replace('\t', " "),
                     line,
                 };
-                put(&mut doc.entities, e, |e| &e.id);
+                put(&mut doc.entities, &mut index[0], &e.id.clone(), e);
             }
             'R' => {
                 let parts: Vec<&str> = content.split_whitespace().collect();
@@ -119,7 +123,7 @@ pub fn parse_ann(path: &Path, content: &str) -> Result<BratAnn, CorpusError> {
                     obj,
                     line,
                 };
-                put(&mut doc.relations, r, |r| &r.id);
+                put(&mut doc.relations, &mut index[1], &r.id.clone(), r);
             }
             'A' | 'M' => {
                 let mut parts = content.trim().splitn(3, ' ');
@@ -133,7 +137,7 @@ pub fn parse_ann(path: &Path, content: &str) -> Result<BratAnn, CorpusError> {
                     value: parts.next().map(|v| v.trim().to_string()),
                     line,
                 };
-                put(&mut doc.attributes, a, |a| &a.id);
+                put(&mut doc.attributes, &mut index[2], &a.id.clone(), a);
             }
             _ => {
                 let (args, value) = content.split_once('\t').ok_or_else(|| bad("note"))?;
@@ -144,7 +148,7 @@ pub fn parse_ann(path: &Path, content: &str) -> Result<BratAnn, CorpusError> {
                     value: value.trim().to_string(),
                     line,
                 };
-                put(&mut doc.notes, n, |n| &n.id);
+                put(&mut doc.notes, &mut index[3], &n.id.clone(), n);
             }
         }
     }
