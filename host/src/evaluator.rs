@@ -213,7 +213,7 @@ fn pair_by_uid<'a>(
 }
 
 /// Metrics of `predicted`'s entities against `reference`'s, as a JSON object (metric name →
-/// value, in the metrics operation's order; NaN as null).
+/// value, in the metrics operation's order; NaN as null). Documents are matched by uid.
 pub fn evaluate_documents(
     plugins: &PluginSet,
     reference: &[TextDocument],
@@ -221,6 +221,42 @@ pub fn evaluate_documents(
     options: &EvaluateOptions,
 ) -> anyhow::Result<Value> {
     let pairs = pair_by_uid(reference, predicted)?;
+    let pairs: Vec<(&TextDocument, Vec<&Segment>)> = pairs
+        .into_iter()
+        .map(|(r, p)| (r, p.entities().collect()))
+        .collect();
+    evaluate_pairs(plugins, &pairs, options)
+}
+
+/// As [`evaluate_documents`] with the predicted entities of each reference document given
+/// directly (`predicted[i]` for `reference[i]`, e.g. a NER operation's `run_batch` output), as
+/// medkit's `SeqEvalEvaluator.compute(documents, predicted_entities)`.
+pub fn evaluate_entities(
+    plugins: &PluginSet,
+    reference: &[TextDocument],
+    predicted: &[Vec<Segment>],
+    options: &EvaluateOptions,
+) -> anyhow::Result<Value> {
+    if reference.len() != predicted.len() {
+        bail!(
+            "{} reference documents but {} lists of predicted entities",
+            reference.len(),
+            predicted.len()
+        );
+    }
+    let pairs: Vec<(&TextDocument, Vec<&Segment>)> = reference
+        .iter()
+        .zip(predicted)
+        .map(|(r, p)| (r, p.iter().collect()))
+        .collect();
+    evaluate_pairs(plugins, &pairs, options)
+}
+
+fn evaluate_pairs(
+    plugins: &PluginSet,
+    pairs: &[(&TextDocument, Vec<&Segment>)],
+    options: &EvaluateOptions,
+) -> anyhow::Result<Value> {
     let tagging_name = options
         .tagging_operation
         .clone()
@@ -233,14 +269,16 @@ pub fn evaluate_documents(
     let mut y_true = Vec::with_capacity(pairs.len());
     let mut y_pred = Vec::with_capacity(pairs.len());
     let mut labels: Vec<String> = Vec::new();
-    for (r, p) in &pairs {
+    for (r, predicted) in pairs {
         let tokens = tokenization
             .tokens(&r.text)
             .with_context(|| format!("document '{}'", r.uid))?;
-        let ents = |d: &TextDocument| -> Vec<LabelledSpan> {
-            d.entities().filter_map(|e| labelled(e, remap)).collect()
-        };
-        let (true_ents, pred_ents) = (ents(r), ents(p));
+        let true_ents: Vec<LabelledSpan> =
+            r.entities().filter_map(|e| labelled(e, remap)).collect();
+        let pred_ents: Vec<LabelledSpan> = predicted
+            .iter()
+            .filter_map(|e| labelled(e, remap))
+            .collect();
         for e in true_ents.iter().chain(&pred_ents) {
             if !labels.iter().any(|l| l == e.label.as_str()) {
                 labels.push(e.label.to_string());

@@ -237,3 +237,41 @@ fn missing_or_extra_documents_are_named() {
         assert!(!medkit(&args).status.success(), "{bad:?}");
     }
 }
+
+#[test]
+fn library_evaluate_entities_matches_documents() {
+    use medkit_host::corpus::medkit_json::read_documents;
+    use medkit_host::evaluator::{evaluate_documents, evaluate_entities, EvaluateOptions};
+    use medkit_host::plugins::PluginSet;
+
+    medkit_tests::medkit_bin(); // builds the plugins when missing
+    let plugins = PluginSet::load(&[medkit_tests::profile_dir()]);
+    let (_d, r, p) = setup();
+    let read = |path: &str| -> Vec<_> {
+        read_documents(Path::new(path))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let (reference, predicted) = (read(&r), read(&p));
+    let options = EvaluateOptions {
+        scheme: "iob2".into(),
+        ..EvaluateOptions::default()
+    };
+    let by_docs = evaluate_documents(&plugins, &reference, &predicted, &options).unwrap();
+    let entities: Vec<Vec<_>> = predicted
+        .iter()
+        .map(|d| d.entities().cloned().collect())
+        .collect();
+    let by_entities = evaluate_entities(&plugins, &reference, &entities, &options).unwrap();
+    assert_eq!(by_docs, by_entities);
+    assert_eq!(by_docs["macro_f1-score"], 0.4444444444444444);
+    assert!(evaluate_entities(&plugins, &reference, &entities[..1], &options).is_err());
+    // a swapped-in operation name that no plugin provides is a clear error
+    let options = EvaluateOptions {
+        metrics_operation: "no-such-metrics".into(),
+        ..EvaluateOptions::default()
+    };
+    let err = evaluate_documents(&plugins, &reference, &predicted, &options).unwrap_err();
+    assert!(format!("{err:#}").contains("no-such-metrics"));
+}
