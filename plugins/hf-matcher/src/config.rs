@@ -254,6 +254,13 @@ impl ModelConfig {
             ("num_hidden_layers", c.num_hidden_layers),
             ("num_attention_heads", c.num_attention_heads),
             ("vocab_size", c.vocab_size),
+            ("intermediate_size", c.intermediate_size),
+            ("max_position_embeddings", c.max_position_embeddings),
+            // BERT-family embeddings add token type 0.
+            (
+                "type_vocab_size",
+                if distil { 1 } else { c.type_vocab_size },
+            ),
         ] {
             if v <= 0 {
                 return Err(key_err((
@@ -261,6 +268,17 @@ impl ModelConfig {
                     format!("must be positive, found {v}"),
                 )));
             }
+        }
+        if c.pad_token_id < 0 || c.pad_token_id >= c.vocab_size {
+            let msg = format!(
+                "{} is outside the vocabulary (size {})",
+                c.pad_token_id, c.vocab_size
+            );
+            return Err(key_err(("pad_token_id".into(), msg)));
+        }
+        if roberta && c.max_position_embeddings <= c.pad_token_id + 1 {
+            let msg = format!("must exceed pad_token_id + 1 = {}", c.pad_token_id + 1);
+            return Err(key_err(("max_position_embeddings".into(), msg)));
         }
         if c.hidden_size % c.num_attention_heads != 0 {
             let msg = format!(

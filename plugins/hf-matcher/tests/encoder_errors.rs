@@ -220,3 +220,19 @@ fn devices() {
     let e = parse_device("cuda:64").err().unwrap().to_string();
     assert!(e.contains("cuda:64"), "{e}");
 }
+
+#[test]
+fn impossible_sizes() {
+    for (key, value) in [
+        ("intermediate_size", -1),
+        ("type_vocab_size", 0),
+        ("pad_token_id", 100000),
+    ] {
+        let (_t2, d) = copy_fixture("tiny_bert");
+        edit_config(&d, |c| {
+            c.insert(key.into(), value.into());
+        });
+        let e = load_err(&d);
+        assert!(e.contains(&format!("`{key}`")), "{e}");
+    }
+}

@@ -49,7 +49,21 @@ impl TokenClassifier {
             config.set_labels(labels);
         }
         let mut ckpt = weights::load_dir(dir)?;
-        let model = Self::build(config, device);
+        // Variable creation goes through tch calls that panic on libtorch errors (e.g. out of
+        // device memory): keep those errors.
+        let model =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Self::build(config, device)))
+                .map_err(|p| {
+                    let msg = p
+                        .downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                        .unwrap_or_default();
+                    ModelError::torch(
+                        format!("creating the model on {device:?}"),
+                        msg.lines().next().unwrap_or(""),
+                    )
+                })?;
         let prefix = format!("{}.", model.config.family().prefix());
         // Prefixed checkpoints (…ForTokenClassification) vs bare base models (BertModel).
         let key_of = |name: &str, ckpt: &Checkpoint| -> Option<String> {
