@@ -115,6 +115,9 @@ pub fn nest_report(metrics: &[Metric]) -> anyhow::Result<Value> {
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
+    if args.scheme.is_some() && args.mode == "default" {
+        log::warn!("--scheme only applies to --mode strict; seqeval's default mode ignores it");
+    }
     let pairs = read_pairs(&args.input)?;
     let (labels, ids) = vocabulary(&pairs);
 
