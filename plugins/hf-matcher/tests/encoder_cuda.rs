@@ -1,0 +1,65 @@
+//! CUDA checks: the same logits on the GPU as on the CPU (tf32 off), bf16 autocast close to
+//! fp32, training step on the GPU. Skipped with a loud message when no CUDA device is usable.
+mod encoder_util;
+
+use encoder_util::*;
+use medkit_plugin_hf::device::parse_device;
+use medkit_plugin_hf::model::TokenClassifier;
+use medkit_plugin_hf::tokenizer::HfTokenizer;
+use tch::{Device, Kind};
+
+fn cuda() -> Option<Device> {
+    match parse_device("cuda") {
+        Ok(d) => Some(d),
+        Err(e) => {
+            eprintln!("\n*** SKIPPED (no CUDA): {e} ***\n");
+            None
+        }
+    }
+}
+
+#[test]
+fn cuda_matches_cpu_and_bf16_is_close() {
+    let Some(gpu) = cuda() else { return };
+    for name in ["tiny_bert", "tiny_roberta", "tiny_distilbert"] {
+        let dir = fixtures().join(name);
+        let tok = HfTokenizer::from_dir(&dir).unwrap();
+        let (ids, mask) = batch(&tok, &sentences(), Some(48));
+        let exp = read_tensors(&dir.join("expected.safetensors"));
+        let mut model = TokenClassifier::from_dir(&dir, None, gpu).unwrap();
+        let fp32 =
+            tch::no_grad(|| model.forward_t(&ids.to(gpu), &mask.to(gpu), false)).to(Device::Cpu);
+        let diff = max_abs_diff(&fp32, &exp["logits"]);
+        eprintln!("{name} on {gpu:?}: max abs diff vs transformers (CPU) {diff:.3e}");
+        assert!(diff < 1e-3, "{name}: {diff}");
+        model.set_autocast_bf16(true).unwrap();
+        let bf16 = tch::no_grad(|| model.forward_t(&ids.to(gpu), &mask.to(gpu), false));
+        assert_eq!(bf16.kind(), Kind::Float);
+        let diff = max_abs_diff(&bf16.to(Device::Cpu), &fp32);
+        eprintln!("{name}: bf16 autocast vs fp32 max abs diff {diff:.3e}");
+        assert!(diff < 0.5, "{name}: bf16 far from fp32: {diff}");
+        let loss = model
+            .forward_t(&ids.to(gpu), &mask.to(gpu), true)
+            .mean(Kind::Float);
+        loss.backward();
+    }
+    if let Some(dir) = minilm_dir() {
+        let fx = fixtures().join("minilm");
+        let labels: Vec<String> =
+            serde_json::from_str(&std::fs::read_to_string(fx.join("labels.json")).unwrap())
+                .unwrap();
+        let model = TokenClassifier::from_dir(&dir, Some(&labels), gpu).unwrap();
+        let vars = model.vs.variables();
+        tch::no_grad(|| {
+            for (name, t) in read_tensors(&fx.join("head.safetensors")) {
+                vars[&name].shallow_clone().copy_(&t);
+            }
+        });
+        let exp = read_tensors(&fx.join("expected.safetensors"));
+        let (ids, mask) = (exp["input_ids"].to(gpu), exp["attention_mask"].to(gpu));
+        let out = tch::no_grad(|| model.forward_t(&ids, &mask, false)).to(Device::Cpu);
+        let diff = max_abs_diff(&out, &exp["logits"]);
+        eprintln!("MiniLM-L6 on {gpu:?}: max abs diff vs transformers (CPU) {diff:.3e}");
+        assert!(diff < 1e-3, "{diff}");
+    }
+}
