@@ -9,7 +9,7 @@ use crate::ops::adamw::{AdamW, AdamWConfig};
 use crate::ops::common::{self, DeviceSpec};
 use crate::ops::spans::normalize_spans;
 use crate::tokenizer::HfTokenizer;
-use medkit_plugin_tagging::{align_labels, entities_to_tags, Scheme};
+use medkit_tagging::{align_labels, entities_to_tags, Scheme};
 use medkit_sdk::{Features, OpResult, StepOutput, TextDocument, Trainable};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -186,43 +186,78 @@ impl HfEntityMatcherTrainable {
         }
     }
 
-    /// Forward pass and transformers' token-classification loss (mean over non-ignored tokens).
-    fn forward(
+    /// Forward (and backward when `backward` holds the loss scale) of a batch: transformers'
+    /// token-classification loss, the mean over the non-ignored tokens of the whole batch. On CPU
+    /// the batch runs as length-sorted sub-batches (less padding); their summed losses over the
+    /// batch's target count give the same loss and gradients.
+    fn run_batch(
         &self,
         batch: &[Features],
         train: bool,
-    ) -> Result<(collate::PaddedBatch, Tensor, Tensor), String> {
+        backward: Option<f64>,
+    ) -> Result<StepOutput, String> {
         if batch.is_empty() {
             return Err("empty batch".into());
         }
-        let padded = collate::pad(batch, self.tokenizer.pad_id())?;
-        let t = padded.to_tensors(self.device);
-        let logits = self.model.forward_t(&t.input_ids, &t.attention_mask, train);
+        let targets: usize = batch
+            .iter()
+            .map(|f| f.labels.iter().filter(|&&l| l != IGNORE_INDEX).count())
+            .sum();
+        let mut references = vec![Default::default(); batch.len()];
+        let mut predictions = vec![Default::default(); batch.len()];
+        if targets == 0 {
+            // Only special tokens: transformers' loss would be 0/0; nothing to learn here.
+            return Ok(StepOutput {
+                loss: 0.0,
+                references: references.into(),
+                predictions: predictions.into(),
+            });
+        }
+        let groups = if self.device == Device::Cpu {
+            let lengths: Vec<usize> = batch.iter().map(|f| f.input_ids.len()).collect();
+            collate::length_groups(&lengths, MAX_PADDING_WASTE)
+        } else {
+            vec![(0..batch.len()).collect()]
+        };
         let n = self.id_to_label.len() as i64;
-        let loss = logits.view([-1, n]).cross_entropy_loss::<Tensor>(
-            &t.labels.view([-1]),
-            None,
-            Reduction::Mean,
-            IGNORE_INDEX,
-            0.0,
-        );
-        Ok((padded, logits, loss))
-    }
-
-    fn outputs(
-        padded: &collate::PaddedBatch,
-        logits: &Tensor,
-        loss: f64,
-    ) -> Result<StepOutput, String> {
-        let predictions = collate::argmax_ids(logits)?;
-        let (references, predictions) = padded.split_outputs(&predictions);
+        let mut total = 0.0;
+        for group in groups {
+            let examples: Vec<&Features> = group.iter().map(|&i| &batch[i]).collect();
+            let padded = collate::pad_refs(&examples, self.tokenizer.pad_id())?;
+            let t = padded.to_tensors(self.device);
+            let logits = self.model.forward_t(&t.input_ids, &t.attention_mask, train);
+            let loss = logits.view([-1, n]).cross_entropy_loss::<Tensor>(
+                &t.labels.view([-1]),
+                None,
+                Reduction::Sum,
+                IGNORE_INDEX,
+                0.0,
+            );
+            let value = f64::try_from(&loss).map_err(|e| format!("reading the loss: {e}"))?;
+            if !value.is_finite() {
+                return Err(format!("non-finite loss ({value})"));
+            }
+            if let Some(scale) = backward {
+                (loss * (scale / targets as f64)).backward();
+            }
+            total += value;
+            let ids = collate::argmax_ids(&logits)?;
+            let (refs, preds) = padded.split_outputs(&ids);
+            for ((i, r), p) in group.into_iter().zip(refs).zip(preds) {
+                references[i] = r.into();
+                predictions[i] = p.into();
+            }
+        }
         Ok(StepOutput {
-            loss,
-            references: references.into_iter().map(Into::into).collect(),
-            predictions: predictions.into_iter().map(Into::into).collect(),
+            loss: total / targets as f64,
+            references: references.into(),
+            predictions: predictions.into(),
         })
     }
 }
+
+/// Padding share above which a CPU batch is split into sub-batches.
+const MAX_PADDING_WASTE: f64 = 0.1;
 
 fn plural(n: usize) -> &'static str {
     if n == 1 {
@@ -238,10 +273,6 @@ fn step_seed(seed: u64, step: u64) -> i64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     ((z ^ (z >> 31)) >> 1) as i64
-}
-
-fn has_targets(padded: &collate::PaddedBatch) -> bool {
-    padded.labels.iter().any(|&l| l != IGNORE_INDEX)
 }
 
 impl Trainable for HfEntityMatcherTrainable {
@@ -353,30 +384,13 @@ impl Trainable for HfEntityMatcherTrainable {
         tch::manual_seed(step_seed(self.seed, self.steps_since_seed));
         self.train_steps += 1;
         self.steps_since_seed += 1;
-        let (padded, logits, loss) = self.forward(&batch, true)?;
-        if !has_targets(&padded) {
-            // Only special tokens: transformers' loss would be 0/0; nothing to learn here.
-            return Self::outputs(&padded, &logits, 0.0);
-        }
-        let value = f64::try_from(&loss).map_err(|e| format!("reading the loss: {e}"))?;
-        if !value.is_finite() {
-            return Err(format!("non-finite loss ({value}) at training step {step}"));
-        }
-        (loss * loss_scale).backward();
-        Self::outputs(&padded, &logits, value)
+        self.run_batch(&batch, true, Some(loss_scale))
+            .map_err(|e| format!("training step {step}: {e}"))
     }
 
     fn eval_step(&mut self, batch: Vec<Features>) -> OpResult<StepOutput> {
         self.flush_warnings();
-        tch::no_grad(|| {
-            let (padded, logits, loss) = self.forward(&batch, false)?;
-            let value = if has_targets(&padded) {
-                f64::try_from(&loss).map_err(|e| format!("reading the loss: {e}"))?
-            } else {
-                0.0
-            };
-            Self::outputs(&padded, &logits, value)
-        })
+        tch::no_grad(|| self.run_batch(&batch, false, None))
     }
 
     fn optimizer_step(&mut self) -> OpResult<()> {
