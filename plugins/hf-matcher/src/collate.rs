@@ -19,6 +19,12 @@ pub struct PaddedBatch {
 
 /// Pads `features` to their longest length. Errors on a label/input length mismatch.
 pub fn pad(features: &[Features], pad_id: i64) -> Result<PaddedBatch, String> {
+    let refs: Vec<&Features> = features.iter().collect();
+    pad_refs(&refs, pad_id)
+}
+
+/// [`pad`] over borrowed examples (a sub-batch).
+pub fn pad_refs(features: &[&Features], pad_id: i64) -> Result<PaddedBatch, String> {
     let seq_len = features
         .iter()
         .map(|f| f.input_ids.len())
@@ -53,6 +59,32 @@ pub fn pad(features: &[Features], pad_id: i64) -> Result<PaddedBatch, String> {
         attention_mask,
         labels,
     })
+}
+
+/// Splits a batch into sub-batches of similar lengths (indices into `lengths`), so that padding
+/// wastes at most `max_waste` of each sub-batch's tokens. Results are unchanged (attention masks
+/// the padding), only the wasted compute goes.
+pub fn length_groups(lengths: &[usize], max_waste: f64) -> Vec<Vec<usize>> {
+    let mut order: Vec<usize> = (0..lengths.len()).collect();
+    order.sort_by_key(|&i| lengths[i]);
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut current: Vec<usize> = Vec::new();
+    let mut real = 0usize;
+    for i in order {
+        let len = lengths[i];
+        // Sorted ascending: the newcomer sets the padded length of the group.
+        let padded = len * (current.len() + 1);
+        if !current.is_empty() && (padded - (real + len)) as f64 > max_waste * padded as f64 {
+            groups.push(std::mem::take(&mut current));
+            real = 0;
+        }
+        current.push(i);
+        real += len;
+    }
+    if !current.is_empty() {
+        groups.push(current);
+    }
+    groups
 }
 
 /// The batch's tensors on `device`.

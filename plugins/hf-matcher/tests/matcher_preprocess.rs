@@ -1,7 +1,7 @@
 //! Preprocessing (entities → aligned tag ids) on a French text with accents and sub-tokens, and
 //! dynamic padding.
 
-use medkit_plugin_hf::collate::{pad, IGNORE_INDEX};
+use medkit_plugin_hf::collate::{length_groups, pad, IGNORE_INDEX};
 use medkit_plugin_hf::ops::tiny::{document, temp_dir, write_tiny_bert};
 use medkit_plugin_hf::trainable::HfEntityMatcherTrainable;
 use medkit_sdk::{Features, Trainable};
@@ -122,4 +122,16 @@ fn collate_pads_ids_mask_and_labels() {
     assert!(pad(&[bad], 0)
         .unwrap_err()
         .contains("2 input ids but 1 labels"));
+}
+
+#[test]
+fn length_groups_bound_padding() {
+    assert_eq!(
+        length_groups(&[10, 100, 11, 98], 0.1),
+        vec![vec![0, 2], vec![3, 1]]
+    );
+    assert_eq!(length_groups(&[50, 50, 50], 0.1), vec![vec![0, 1, 2]]);
+    assert_eq!(length_groups(&[], 0.1), Vec::<Vec<usize>>::new());
+    // With no tolerance every distinct length is its own group.
+    assert_eq!(length_groups(&[3, 4, 3], 0.0), vec![vec![0, 2], vec![1]]);
 }

@@ -2,6 +2,7 @@
 //! deterministic, a saved model reproduces the eval predictions, a saved state resumes exactly,
 //! and a seed reproduces a run.
 
+use medkit_plugin_hf::collate::{argmax_ids, pad};
 use medkit_plugin_hf::ops::tiny::{document, temp_dir, write_tiny_bert};
 use medkit_plugin_hf::trainable::HfEntityMatcherTrainable;
 use medkit_sdk::{Features, StepOutput, Trainable};
@@ -156,5 +157,53 @@ fn same_seed_same_run() {
     };
     assert_eq!(run(1), run(1));
     assert_ne!(run(1), run(2));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn sub_batches_give_the_padded_batch_loss_and_predictions() {
+    let _rng = RNG.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = temp_dir("train-subbatch");
+    write_tiny_bert(&dir, 0).unwrap();
+    let mut t = trainable(&dir, 3);
+    let data = dataset(&mut t);
+    let out = t.eval_step(data.clone()).unwrap();
+    // The same batch as one padded tensor, as transformers computes it.
+    let padded = pad(&data, 0).unwrap();
+    let x = padded.to_tensors(tch::Device::Cpu);
+    let (loss, ids) = tch::no_grad(|| {
+        let logits = t.model().forward_t(&x.input_ids, &x.attention_mask, false);
+        let loss = logits.view([-1, 5]).cross_entropy_loss::<tch::Tensor>(
+            &x.labels.view([-1]),
+            None,
+            tch::Reduction::Mean,
+            -100,
+            0.0,
+        );
+        (f64::try_from(&loss).unwrap(), argmax_ids(&logits).unwrap())
+    });
+    assert!((out.loss - loss).abs() < 1e-5, "{} vs {loss}", out.loss);
+    let (_, preds) = padded.split_outputs(&ids);
+    let got: Vec<Vec<i64>> = out.predictions.iter().map(|p| p.to_vec()).collect();
+    assert_eq!(got, preds);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn non_finite_loss_is_an_error_naming_the_step() {
+    let _rng = RNG.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = temp_dir("train-nan");
+    write_tiny_bert(&dir, 0).unwrap();
+    let mut t = trainable(&dir, 3);
+    let data = dataset(&mut t);
+    t.configure_optimizer(1e38, "{}").unwrap();
+    train_steps(&mut t, &data, 1);
+    let err = (0..3)
+        .find_map(|_| t.train_step(data.clone(), 1.0).err())
+        .expect("an error");
+    assert!(
+        err.contains("training step") && err.contains("non-finite loss"),
+        "{err}"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
