@@ -228,10 +228,11 @@ impl HfEntityMatcher {
         let spans: Vec<AnySpan> = segment.spans.to_vec();
         let (text, spans) =
             spans::extract(&segment.text, &spans, &[(m.start as u64, m.end as u64)]);
-        let mut attrs: Vec<Attribute> = segment
-            .attrs
+        // As medkit: for each label to copy, the segment's attributes with that label.
+        let mut attrs: Vec<Attribute> = self
+            .attrs_to_copy
             .iter()
-            .filter(|a| self.attrs_to_copy.iter().any(|l| l == a.label.as_str()))
+            .flat_map(|l| segment.attrs.iter().filter(move |a| a.label.as_str() == l))
             .map(|a| Attribute {
                 uid: new_uid().into(),
                 ..a.clone()

@@ -135,3 +135,29 @@ fn length_groups_bound_padding() {
     // With no tolerance every distinct length is its own group.
     assert_eq!(length_groups(&[3, 4, 3], 0.0), vec![vec![0, 2], vec![1]]);
 }
+
+#[test]
+fn same_label_set_keeps_the_model_mapping() {
+    let dir = temp_dir("labelmap");
+    write_tiny_bert(&dir, 0).unwrap();
+    let path = dir.join("config.json");
+    let mut config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    config["id2label"] = json!({"0": "I-problem", "1": "O", "2": "B-problem"});
+    config["label2id"] = json!({"I-problem": 0, "O": 1, "B-problem": 2});
+    std::fs::write(&path, config.to_string()).unwrap();
+    let mut t = trainable(&dir, "iob2", false, None);
+    assert_eq!(t.id_to_label(), ["I-problem", "O", "B-problem"]);
+    let f = features(&mut t);
+    assert_eq!(
+        f.labels.as_slice(),
+        [X, 1, 1, 1, X, 1, 2, X, 1, 1, 2, X, 0, 0, 1, X]
+    );
+    // Another label set: replaced by the scheme's (with a warning).
+    let mut t = trainable(&dir, "bilou", false, None);
+    assert_eq!(
+        t.id_to_label(),
+        ["O", "B-problem", "I-problem", "L-problem", "U-problem"]
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
