@@ -10,6 +10,8 @@ Writes plugins/hf-matcher/tests/fixtures/:
   minilm/expected.safetensors         input_ids, attention_mask (padded batch), logits
   minilm/tokens.json                  per sentence: ids, char offsets, word ids, special mask
   vocab_only/{vocab.txt,tokenizer_config.json,tokens.json}   a vocab.txt-only BERT tokenizer
+  bpe_only/{vocab.json,merges.txt,tokenizer_config.json,tokens.json}   tiny_roberta's BPE without
+      tokenizer.json (RobertaTokenizer built from its files)
   tiny_{bert,roberta,xlmr,distilbert}/  random tiny models (hidden 32, 2 layers) + tokenizer.json,
       expected.safetensors and tokens.json. Weight layouts vary on purpose: BERT sharded
       safetensors, RoBERTa plain, XLM-R bare names with legacy LayerNorm gamma/beta, DistilBERT
@@ -307,6 +309,15 @@ def tiny(name, model_type, tok_factory, act, layout, seed):
         torch.save(model.state_dict(), os.path.join(out, "pytorch_model.bin"))
     write_json(os.path.join(out, "tokens.json"), encode_all(tok, SENTENCES))
     expected(model, tok, os.path.join(out, "expected.safetensors"), max_length=TINY_MAX_LEN)
+    if name == "roberta":
+        bpe = os.path.join(OUT, "bpe_only")
+        shutil.rmtree(bpe, ignore_errors=True)
+        os.makedirs(bpe)
+        tok_obj.model.save(bpe)
+        write_json(os.path.join(bpe, "tokenizer_config.json"), {"tokenizer_class": "RobertaTokenizer", "model_max_length": 512})
+        btok = AutoTokenizer.from_pretrained(bpe)
+        assert type(btok).__name__ == "RobertaTokenizer", type(btok)
+        write_json(os.path.join(bpe, "tokens.json"), encode_all(btok, SENTENCES))
 
 
 def main():

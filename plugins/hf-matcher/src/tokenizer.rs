@@ -1,13 +1,17 @@
-//! HF fast-tokenizer equivalent: `tokenizer.json`, or a WordPiece vocab.txt built like
-//! transformers' BertTokenizer(Fast). Encodings carry character (code point) offsets.
+//! HF fast-tokenizer equivalent: `tokenizer.json`, else a WordPiece vocab.txt built like
+//! transformers' BertTokenizer(Fast), else vocab.json + merges.txt built like RobertaTokenizer.
+//! Encodings carry character (code point) offsets.
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 use serde_json::{Map, Value};
 use tokenizers::decoders::wordpiece::WordPiece as WordPieceDecoder;
+use tokenizers::models::bpe::BPE;
 use tokenizers::models::wordpiece::WordPiece;
 use tokenizers::normalizers::bert::BertNormalizer;
 use tokenizers::pre_tokenizers::bert::BertPreTokenizer;
+use tokenizers::pre_tokenizers::byte_level::ByteLevel;
+use tokenizers::processors::roberta::RobertaProcessing;
 use tokenizers::processors::template::TemplateProcessing;
 use tokenizers::{AddedToken, Tokenizer, TruncationParams};
 
@@ -83,6 +87,8 @@ impl HfTokenizer {
             })?
         } else if dir.join("vocab.txt").is_file() {
             wordpiece_from_vocab(&dir.join("vocab.txt"), &config)?
+        } else if dir.join("vocab.json").is_file() && dir.join("merges.txt").is_file() {
+            byte_level_bpe_from_files(dir, &config)?
         } else {
             let sp = [
                 "sentencepiece.bpe.model",
@@ -97,7 +103,7 @@ impl HfTokenizer {
                     " (found only {f}, which this crate cannot read: save a fast tokenizer with transformers, \
                      AutoTokenizer.from_pretrained(dir).save_pretrained(dir), to get tokenizer.json)"
                 ),
-                None => " (nor vocab.txt: no tokenizer in this directory)".into(),
+                None => " (nor vocab.txt, nor vocab.json + merges.txt: no tokenizer in this directory)".into(),
             };
             return Err(ModelError::MissingFile { path: json, hint });
         };
@@ -315,5 +321,67 @@ fn wordpiece_from_vocab(
         .map(|t| AddedToken::from(t.as_str(), true))
         .collect();
     tok.add_special_tokens(&specials);
+    Ok(tok)
+}
+
+/// transformers' RobertaTokenizer: byte-level BPE from vocab.json + merges.txt, <s> $A </s>.
+fn byte_level_bpe_from_files(
+    dir: &Path,
+    config: &Map<String, Value>,
+) -> Result<Tokenizer, ModelError> {
+    let vocab = dir.join("vocab.json");
+    let err = |msg: String| ModelError::Tokenizer {
+        path: vocab.clone(),
+        msg,
+    };
+    let special = |k: &str, d: &str| {
+        config
+            .get(k)
+            .and_then(token_str)
+            .unwrap_or_else(|| d.to_string())
+    };
+    let (bos, eos, unk, sep, pad, cls, mask) = (
+        special("bos_token", "<s>"),
+        special("eos_token", "</s>"),
+        special("unk_token", "<unk>"),
+        special("sep_token", "</s>"),
+        special("pad_token", "<pad>"),
+        special("cls_token", "<s>"),
+        special("mask_token", "<mask>"),
+    );
+    let add_prefix_space = config
+        .get("add_prefix_space")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let trim_offsets = config
+        .get("trim_offsets")
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
+    let path = |p: PathBuf| {
+        p.to_str()
+            .map(String::from)
+            .ok_or_else(|| err("non UTF-8 path".into()))
+    };
+    let model = BPE::from_file(&path(vocab.clone())?, &path(dir.join("merges.txt"))?)
+        .build()
+        .map_err(|e| err(e.to_string()))?;
+    let mut tok = Tokenizer::new(model);
+    tok.with_pre_tokenizer(Some(
+        ByteLevel::default().add_prefix_space(add_prefix_space),
+    ));
+    tok.with_decoder(Some(ByteLevel::default()));
+    let specials: Vec<AddedToken> = [&bos, &eos, &unk, &sep, &pad, &cls, &mask]
+        .iter()
+        .map(|t| AddedToken::from(t.as_str(), true))
+        .collect();
+    tok.add_special_tokens(&specials);
+    let id = |t: &str| {
+        tok.token_to_id(t)
+            .ok_or_else(|| err(format!("special token `{t}` is not in the vocabulary")))
+    };
+    let post = RobertaProcessing::new((sep.clone(), id(&sep)?), (cls.clone(), id(&cls)?))
+        .trim_offsets(trim_offsets)
+        .add_prefix_space(add_prefix_space);
+    tok.with_post_processor(Some(post));
     Ok(tok)
 }

@@ -51,3 +51,12 @@ fn saved_vocab_only_tokenizer_reloads_identically() {
     let again = HfTokenizer::from_dir(out.path()).unwrap();
     check_tokens(&again, &dir);
 }
+
+#[test]
+fn vocab_json_merges_only_matches_transformers() {
+    let dir = fixtures().join("bpe_only");
+    let tok = HfTokenizer::from_dir(&dir).unwrap();
+    let n = check_tokens(&tok, &dir);
+    eprintln!("vocab.json + merges.txt byte-level BPE: {n} sentences identical");
+    assert_eq!(tok.pad_id(), tok.token_to_id("<pad>").unwrap());
+}
