@@ -2,6 +2,9 @@
 //! `SentenceTokenizer(output_label="sentence", split_on_newlines=True, punct_chars=(".", ";", "?", "!"),
 //! keep_punct=True)` + `DocumentSplitter(segment_label="sentence", attr_labels=[])`.
 
+mod intervaltree;
+mod pyset;
+
 use super::new_uid;
 use super::overlaps::extent;
 use medkit_sdk::data::{Annotation, AnySpan, ModifiedSpan, Relation, Segment, Span, TextDocument};
@@ -65,8 +68,8 @@ fn has_word_char(s: &[char]) -> bool {
 
 /// Splits `doc` into one mini-document per sentence with its entities (offsets shifted) and the
 /// relations between them; returns them and the number of entities lying in no single sentence
-/// (DocumentSplitter drops those). As with `attr_labels=[]`, attributes are not copied. Entities keep
-/// the document's order (medkit's follows a Python set, i.e. no meaningful order).
+/// (DocumentSplitter drops those). As with `attr_labels=[]`, attributes are not copied. Entities
+/// come in medkit's order (that of a Python set of intervals, reproduced by `intervaltree`).
 pub fn split_sentences(doc: &TextDocument) -> (Vec<TextDocument>, usize) {
     let chars: Vec<char> = doc.text.chars().collect();
     let sentences = sentence_ranges(&doc.text);
@@ -91,12 +94,34 @@ pub fn split_sentences(doc: &TextDocument) -> (Vec<TextDocument>, usize) {
             placed += 1;
         }
     }
+    // medkit's order: iteration of the Python set intervaltree's envelop() returns
+    let mut tree = intervaltree::IntervalTree::default();
+    let mut by_id = Vec::new();
+    for (i, (_, ext)) in entities.iter().enumerate() {
+        if let Some((es, ee)) = *ext {
+            if tree.addi(es, ee).is_some() {
+                by_id.push(i);
+            }
+        }
+    }
     let mut out = Vec::with_capacity(sentences.len());
     for ((s, e), member) in sentences.into_iter().zip(members) {
         let s64 = s as u64;
+        let mut order: Vec<usize> = tree
+            .envelop(s64, e as u64)
+            .into_iter()
+            .map(|id| by_id[id])
+            .collect();
+        // empty entities (which intervaltree refuses, failing medkit) come last
+        order.extend(
+            member
+                .iter()
+                .filter(|i| !order.contains(i))
+                .collect::<Vec<_>>(),
+        );
         let mut anns = Vec::new();
         let mut uid_map: HashMap<&str, String> = HashMap::new();
-        for i in member {
+        for i in order {
             let ent = entities[i].0;
             let new = Segment {
                 uid: new_uid().into(),
