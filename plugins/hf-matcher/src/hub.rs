@@ -149,18 +149,22 @@ fn download(
             log::debug!("{repo_id}: no {f} ({e})");
         }
     }
+    // Same preference order as weights::load_dir; the first format present wins.
     if repo.get(SAFETENSORS).is_err() {
         if let Ok(index) = repo.get(SAFETENSORS_INDEX) {
             for shard in shard_names(&index)? {
                 repo.get(&shard).map_err(|e| fail(&shard, e))?;
             }
-        } else {
-            repo.get(PYTORCH_BIN).map_err(|e| {
-                fail(
-                    &format!("{SAFETENSORS}, {SAFETENSORS_INDEX} or {PYTORCH_BIN}"),
-                    e,
-                )
+        } else if repo.get(PYTORCH_BIN).is_err() {
+            let index = repo.get(PYTORCH_BIN_INDEX).map_err(|e| {
+                let all = format!(
+                    "{SAFETENSORS}, {SAFETENSORS_INDEX}, {PYTORCH_BIN} or {PYTORCH_BIN_INDEX}"
+                );
+                fail(&all, e)
             })?;
+            for shard in shard_names(&index)? {
+                repo.get(&shard).map_err(|e| fail(&shard, e))?;
+            }
         }
     }
     Ok(config.parent().expect("a file has a parent").to_path_buf())

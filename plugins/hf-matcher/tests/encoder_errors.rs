@@ -236,3 +236,15 @@ fn impossible_sizes() {
         assert!(e.contains(&format!("`{key}`")), "{e}");
     }
 }
+
+#[test]
+fn distilbert_sinusoidal_positions_are_frozen() {
+    let (_t, dir) = copy_fixture("tiny_distilbert");
+    edit_config(&dir, |c| {
+        c.insert("sinusoidal_pos_embds".into(), true.into());
+    });
+    let model = TokenClassifier::from_dir(&dir, None, Device::Cpu).unwrap();
+    let vars = model.vs.variables();
+    assert!(!vars["distilbert.embeddings.position_embeddings.weight"].requires_grad());
+    assert!(vars["distilbert.embeddings.word_embeddings.weight"].requires_grad());
+}

@@ -88,6 +88,22 @@ impl TokenClassifier {
             used.insert(key);
         }
         model.load_head(&mut ckpt, &ckpt_labels, &mut used)?;
+        // DistilBERT's sinusoidal position table is fixed in transformers (requires_grad=False).
+        if model
+            .config
+            .extra
+            .get("sinusoidal_pos_embds")
+            .and_then(|v| v.as_bool())
+            == Some(true)
+        {
+            if let Some(t) = model
+                .vs
+                .variables()
+                .get("distilbert.embeddings.position_embeddings.weight")
+            {
+                let _ = t.set_requires_grad(false);
+            }
+        }
         let mut ignored: Vec<&String> =
             ckpt.tensors.keys().filter(|k| !used.contains(*k)).collect();
         ignored.sort();
