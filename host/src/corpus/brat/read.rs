@@ -21,9 +21,11 @@ pub fn read_dir(dir: &Path) -> Result<Vec<TextDocument>, CorpusError> {
         let p = entry.path();
         let ext = p.extension().and_then(|e| e.to_str());
         if matches!(ext, Some("txt") | Some("ann")) {
-            if let Some(stem) = p.file_stem().and_then(|s| s.to_str()) {
-                stems.insert(stem.to_string());
-            }
+            let stem = p
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .ok_or_else(|| CorpusError::file(&p, "file name is not valid UTF-8"))?;
+            stems.insert(stem.to_string());
         }
     }
     let root = dir.canonicalize().map_err(|e| CorpusError::io(dir, e))?;

@@ -33,7 +33,8 @@ pub fn read_documents(path: &Path) -> Result<DocumentReader, CorpusError> {
         done: false,
     };
     let header = match r.next_line()? {
-        Some((text, _)) => text,
+        // a BOM is no part of medkit's format; tolerate it rather than fail on the first byte
+        Some((text, _)) => text.trim_start_matches('\u{feff}').to_string(),
         None => {
             return Err(CorpusError::file(
                 path,
