@@ -248,3 +248,60 @@ fn distilbert_sinusoidal_positions_are_frozen() {
     assert!(!vars["distilbert.embeddings.position_embeddings.weight"].requires_grad());
     assert!(vars["distilbert.embeddings.word_embeddings.weight"].requires_grad());
 }
+
+/// Rewrites the fixture's pytorch_model.bin with data.pkl passed through `mutate`.
+fn write_mutated_bin(src: &Path, dst: &Path, mutate: impl Fn(&mut Vec<u8>)) {
+    use std::io::{Read, Write};
+    let mut zin = zip::ZipArchive::new(std::fs::File::open(src).unwrap()).unwrap();
+    let mut zout = zip::ZipWriter::new(std::fs::File::create(dst).unwrap());
+    let opts =
+        zip::write::FileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for i in 0..zin.len() {
+        let mut f = zin.by_index(i).unwrap();
+        let name = f.name().to_string();
+        let mut data = Vec::new();
+        f.read_to_end(&mut data).unwrap();
+        if name.ends_with("data.pkl") {
+            mutate(&mut data);
+        }
+        zout.start_file(name, opts).unwrap();
+        zout.write_all(&data).unwrap();
+    }
+    zout.finish().unwrap();
+}
+
+#[test]
+fn corrupt_torch_pickles_are_errors_not_panics() {
+    let (_t, dir) = copy_fixture("tiny_distilbert");
+    let src = fixtures().join("tiny_distilbert/pytorch_model.bin");
+    let dst = dir.join("pytorch_model.bin");
+    let len = {
+        let mut z = zip::ZipArchive::new(std::fs::File::open(&src).unwrap()).unwrap();
+        let n = (0..z.len())
+            .find(|&i| z.by_index(i).unwrap().name().ends_with("data.pkl"))
+            .unwrap();
+        let size = z.by_index(n).unwrap().size();
+        size as usize
+    };
+    let mut errors = 0;
+    for k in 0..60 {
+        let at = (k * 7919) % len;
+        write_mutated_bin(&src, &dst, |d| {
+            if k % 3 == 0 {
+                d.truncate(at);
+            } else {
+                d[at] ^= 0x5a;
+            }
+        });
+        if TokenClassifier::from_dir(&dir, None, Device::Cpu).is_err() {
+            errors += 1;
+        }
+    }
+    assert!(errors > 0);
+    std::fs::write(&dst, &std::fs::read(&src).unwrap()[..1000]).unwrap();
+    let e = load_err(&dir);
+    assert!(
+        e.contains("pytorch_model.bin") && e.contains("safetensors"),
+        "{e}"
+    );
+}

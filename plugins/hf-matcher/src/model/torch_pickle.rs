@@ -26,16 +26,25 @@ enum V {
 }
 
 impl V {
-    fn copy(&self) -> V {
-        match self {
+    /// Deep copy (memo values are copied, not shared); `budget` bounds the nodes a crafted
+    /// pickle could make us copy.
+    fn copy(&self, budget: &mut usize) -> Result<V, String> {
+        *budget = budget
+            .checked_sub(1)
+            .ok_or("pickle too large or too deeply shared")?;
+        Ok(match self {
             V::None => V::None,
             V::Bool(b) => V::Bool(*b),
             V::Int(i) => V::Int(*i),
             V::Float(f) => V::Float(*f),
             V::Str(s) => V::Str(s.clone()),
-            V::Tuple(v) => V::Tuple(v.iter().map(V::copy).collect()),
-            V::List(v) => V::List(v.iter().map(V::copy).collect()),
-            V::Dict(v) => V::Dict(v.iter().map(|(a, b)| (a.copy(), b.copy())).collect()),
+            V::Tuple(v) => V::Tuple(v.iter().map(|x| x.copy(budget)).collect::<Result<_, _>>()?),
+            V::List(v) => V::List(v.iter().map(|x| x.copy(budget)).collect::<Result<_, _>>()?),
+            V::Dict(v) => V::Dict(
+                v.iter()
+                    .map(|(a, b)| Ok((a.copy(budget)?, b.copy(budget)?)))
+                    .collect::<Result<_, String>>()?,
+            ),
             V::Global(g) => V::Global(g.clone()),
             V::Storage { key, kind } => V::Storage {
                 key: key.clone(),
@@ -44,7 +53,7 @@ impl V {
             V::Tensor(t) => V::Tensor(t.shallow_clone()),
             V::Mark => V::Mark,
             V::Opaque => V::Opaque,
-        }
+        })
     }
     fn ints(&self) -> Result<Vec<i64>, String> {
         match self {
@@ -84,6 +93,8 @@ struct Machine<'a, R: Read + std::io::Seek> {
     zip: &'a mut zip::ZipArchive<R>,
     prefix: String,
     storages: HashMap<String, Tensor>,
+    /// Nodes left to copy out of the memo.
+    budget: usize,
 }
 
 impl<R: Read + std::io::Seek> Machine<'_, R> {
@@ -136,7 +147,11 @@ impl<R: Read + std::io::Seek> Machine<'_, R> {
         }
     }
     fn memoize(&mut self, id: u32) -> Result<(), String> {
-        let v = self.stack.last().ok_or("memo of empty stack")?.copy();
+        let v = self
+            .stack
+            .last()
+            .ok_or("memo of empty stack")?
+            .copy(&mut self.budget)?;
         self.memo.insert(id, v);
         Ok(())
     }
@@ -240,7 +255,7 @@ impl<R: Read + std::io::Seek> Machine<'_, R> {
                         .memo
                         .get(&id)
                         .ok_or_else(|| format!("memo {id} missing"))?
-                        .copy();
+                        .copy(&mut self.budget)?;
                     self.stack.push(v);
                 }
                 b'}' => self.stack.push(V::Dict(Vec::new())),
@@ -396,6 +411,7 @@ pub fn read_torch_zip(path: &Path) -> Result<Vec<(String, Tensor)>, String> {
         zip: &mut zip,
         prefix,
         storages: HashMap::new(),
+        budget: 50_000_000,
     };
     let root = m.run()?;
     let mut out = Vec::new();
