@@ -37,6 +37,21 @@ pub struct EncodedText {
     pub special_tokens_mask: Vec<u8>,
 }
 
+impl From<&tokenizers::Encoding> for EncodedText {
+    fn from(enc: &tokenizers::Encoding) -> Self {
+        EncodedText {
+            ids: enc.get_ids().iter().map(|&i| i as i64).collect(),
+            offsets: enc.get_offsets().to_vec(),
+            word_ids: enc.get_word_ids().to_vec(),
+            special_tokens_mask: enc
+                .get_special_tokens_mask()
+                .iter()
+                .map(|&m| m as u8)
+                .collect(),
+        }
+    }
+}
+
 const SPECIAL_KEYS: [&str; 7] = [
     "bos_token",
     "eos_token",
@@ -142,16 +157,31 @@ impl HfTokenizer {
                 .encode_char_offsets(text, true)
                 .map_err(err)?,
         };
-        Ok(EncodedText {
-            ids: enc.get_ids().iter().map(|&i| i as i64).collect(),
-            offsets: enc.get_offsets().to_vec(),
-            word_ids: enc.get_word_ids().to_vec(),
-            special_tokens_mask: enc
-                .get_special_tokens_mask()
-                .iter()
-                .map(|&m| m as u8)
-                .collect(),
-        })
+        Ok(EncodedText::from(&enc))
+    }
+
+    /// `encode` over many texts (tokenizers may spread them over its thread pool).
+    pub fn encode_batch(
+        &self,
+        texts: &[&str],
+        max_length: Option<usize>,
+    ) -> Result<Vec<EncodedText>, ModelError> {
+        let err = |e: tokenizers::Error| ModelError::Tokenizer {
+            path: self.dir.clone(),
+            msg: e.to_string(),
+        };
+        let inputs: Vec<&str> = texts.to_vec();
+        let encs = match max_length {
+            None => self
+                .tok
+                .encode_batch_char_offsets(inputs, true)
+                .map_err(err)?,
+            Some(max) => self
+                .truncating(max)?
+                .encode_batch_char_offsets(inputs, true)
+                .map_err(err)?,
+        };
+        Ok(encs.iter().map(EncodedText::from).collect())
     }
 
     fn truncating(&self, max: usize) -> Result<Arc<Tokenizer>, ModelError> {

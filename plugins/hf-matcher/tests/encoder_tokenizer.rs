@@ -60,3 +60,17 @@ fn vocab_json_merges_only_matches_transformers() {
     eprintln!("vocab.json + merges.txt byte-level BPE: {n} sentences identical");
     assert_eq!(tok.pad_id(), tok.token_to_id("<pad>").unwrap());
 }
+
+#[test]
+fn batch_encoding_equals_single() {
+    let dir = fixtures().join("tiny_xlmr");
+    let tok = HfTokenizer::from_dir(&dir).unwrap();
+    let sentences = sentences();
+    let texts: Vec<&str> = sentences.iter().map(String::as_str).collect();
+    for max in [None, Some(12)] {
+        let batch = tok.encode_batch(&texts, max).unwrap();
+        for (t, b) in texts.iter().zip(&batch) {
+            assert_eq!(&tok.encode(t, max).unwrap(), b);
+        }
+    }
+}
