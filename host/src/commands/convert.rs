@@ -28,8 +28,10 @@ pub struct Args {
     /// Output format: medkit (JSONL file) or brat (new or empty folder).
     #[arg(long = "to", value_enum)]
     pub to: OutputFormat,
+    /// Input file (medkit, conll) or folder (brat).
     #[arg(long)]
     pub input: PathBuf,
+    /// Output file (medkit; written atomically) or folder (brat; must not exist or be empty).
     #[arg(long)]
     pub output: PathBuf,
     /// One document per sentence (medkit's SentenceTokenizer + DocumentSplitter).
