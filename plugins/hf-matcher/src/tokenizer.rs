@@ -123,6 +123,7 @@ impl HfTokenizer {
             return Err(ModelError::MissingFile { path: json, hint });
         };
         // Collation pads and truncates itself (all-MiniLM-L6-v2's file carries both at 128).
+        let file_pad_id = tok.get_padding().map(|p| p.pad_id);
         tok.with_padding(None);
         tok.with_truncation(None)
             .map_err(|e| ModelError::Tokenizer {
@@ -133,6 +134,7 @@ impl HfTokenizer {
             .get("pad_token")
             .and_then(token_str)
             .and_then(|t| tok.token_to_id(&t))
+            .or(file_pad_id)
             .or_else(|| ["[PAD]", "<pad>"].iter().find_map(|t| tok.token_to_id(t)))
             .unwrap_or(0) as i64;
         Ok(HfTokenizer {
