@@ -132,6 +132,23 @@ def expected(model, tok, path, max_length=None):
     )
 
 
+def gradients(model, tok, path):
+    """Gradients of a token-classification loss (dropout off, labels = id % num_labels, padding
+    ignored with -100) for every parameter: checks the backward pass too."""
+    batch = tok(SENTENCES[:12], padding=True, truncation=True, max_length=TINY_MAX_LEN, return_tensors="pt")
+    ids, mask = batch["input_ids"], batch["attention_mask"]
+    labels = (ids % model.config.num_labels).masked_fill(mask == 0, -100)
+    model.eval()
+    model.zero_grad()
+    logits = model(input_ids=ids, attention_mask=mask).logits
+    loss = torch.nn.functional.cross_entropy(logits.view(-1, logits.shape[-1]), labels.view(-1), ignore_index=-100)
+    loss.backward()
+    grads = {n: p.grad.contiguous() for n, p in model.named_parameters()}
+    grads["loss"] = loss.detach().reshape(1)
+    save_file(grads, path)
+    model.zero_grad()
+
+
 def minilm(src):
     out = os.path.join(OUT, "minilm")
     os.makedirs(out, exist_ok=True)
@@ -309,6 +326,7 @@ def tiny(name, model_type, tok_factory, act, layout, seed):
         torch.save(model.state_dict(), os.path.join(out, "pytorch_model.bin"))
     write_json(os.path.join(out, "tokens.json"), encode_all(tok, SENTENCES))
     expected(model, tok, os.path.join(out, "expected.safetensors"), max_length=TINY_MAX_LEN)
+    gradients(model, tok, os.path.join(out, "grads.safetensors"))
     if name == "roberta":
         bpe = os.path.join(OUT, "bpe_only")
         shutil.rmtree(bpe, ignore_errors=True)

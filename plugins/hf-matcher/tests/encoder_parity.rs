@@ -58,9 +58,47 @@ fn check_tiny(name: &str) -> f64 {
     let diff = max_abs_diff(&ours, &exp["logits"]);
     eprintln!("{name}: logits max abs diff vs transformers: {diff:.3e}");
     assert!(diff < TOL, "{name}: max abs diff {diff}");
+    check_gradients(name, &model, &tok, &dir);
     check_relabel(&dir, &model, &ids, &mask, &ours);
     check_save_roundtrip(&model, &tok, &ids, &mask, &ours);
     diff
+}
+
+/// Loss and every parameter's gradient equal transformers' (dropout off).
+fn check_gradients(name: &str, model: &TokenClassifier, tok: &HfTokenizer, dir: &Path) {
+    let exp = read_tensors(&dir.join("grads.safetensors"));
+    let (ids, mask) = batch(tok, &sentences()[..12], Some(TINY_MAX_LEN));
+    let n = model.num_labels();
+    let labels = ids.remainder(n).masked_fill(&mask.eq(0), -100);
+    let logits = model.forward_t(&ids, &mask, false);
+    let loss = logits.view([-1, n]).cross_entropy_loss::<Tensor>(
+        &labels.view([-1]),
+        None,
+        tch::Reduction::Mean,
+        -100,
+        0.0,
+    );
+    let loss_diff = max_abs_diff(&loss.reshape([1]), &exp["loss"]);
+    loss.backward();
+    let mut worst = (0.0, String::new());
+    for (var, t) in model.vs.variables() {
+        let want = exp
+            .get(&var)
+            .unwrap_or_else(|| panic!("{name}: no Python gradient for {var}"));
+        let d = max_abs_diff(&t.grad(), want);
+        if d > worst.0 {
+            worst = (d, var);
+        }
+    }
+    eprintln!(
+        "{name}: loss diff {loss_diff:.3e}, worst gradient max abs diff {:.3e} ({})",
+        worst.0, worst.1
+    );
+    assert!(loss_diff < 1e-5 && worst.0 < TOL, "{name}: {worst:?}");
+    for t in model.vs.trainable_variables() {
+        let mut g = t.grad();
+        let _ = g.zero_();
+    }
 }
 
 /// Same label set in another order → rows permuted; another set → new head of the right size.
