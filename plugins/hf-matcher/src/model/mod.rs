@@ -1,5 +1,13 @@
 //! Token-classification encoders (BERT, RoBERTa/CamemBERT/XLM-R, DistilBERT) on tch, with
 //! VarStore paths equal to the HF parameter names so checkpoints load and save directly.
+//!
+//! - Weights: model.safetensors, sharded safetensors, pytorch_model.bin (torch >= 1.6 zip,
+//!   sharded too), with or without the base-model prefix, legacy LayerNorm gamma/beta. Pooler,
+//!   pre-training heads and position_ids buffers are dropped (debug log).
+//! - Numerics: fp32 throughout, the same libtorch kernels as transformers' sdpa path: logits and
+//!   gradients match transformers to ~1e-6 on CPU (tests/encoder_parity.rs). bf16 autocast on
+//!   CUDA is opt-in (`set_autocast_bf16`).
+//! - Not supported: relative position embeddings, TF/Flax weights, torch < 1.6 pickles.
 pub mod autocast;
 mod bert;
 mod distilbert;
