@@ -417,3 +417,30 @@ fn brat_export_equals_medkit_converter() {
         assert_eq!(std::fs::read_dir(&out).unwrap().count(), n);
     }
 }
+
+/// Random nested and discontinuous entities (make_fixtures.py): overlap filtering and sentence
+/// splitting give medkit's lines, entity order included.
+#[test]
+fn random_overlaps_filter_and_split_as_medkit() {
+    let full = read(&data("overlap_full.jsonl"));
+    let filtered = read(&data("overlap_filtered_expected.jsonl"));
+    let sentences = read(&data("overlap_sentences_expected.jsonl"));
+    let mut my_sentences = Vec::new();
+    let mut lost = 0;
+    for (d, f) in full.iter().zip(&filtered) {
+        let mut mine = d.clone();
+        let dropped = overlaps::filter_overlapping_entities(&mut mine);
+        assert_eq!(dropped, d.entities().count() - f.entities().count());
+        assert_same_but_uids(&mine, f);
+        let (parts, l) = split::split_sentences(d);
+        lost += l;
+        my_sentences.extend(parts);
+    }
+    assert_eq!(my_sentences.len(), sentences.len());
+    let kept: usize = sentences.iter().map(|d| d.entities().count()).sum();
+    let all: usize = full.iter().map(|d| d.entities().count()).sum();
+    assert_eq!(lost, all - kept);
+    for (a, b) in my_sentences.iter().zip(&sentences) {
+        assert_same_but_uids(a, b);
+    }
+}

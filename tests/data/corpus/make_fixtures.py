@@ -79,3 +79,39 @@ for name, src in (("brat_export_expected", "brat_expected.jsonl"), ("brat_export
     if len(set(names)) != len(names) or not all("path_to_text" in d.metadata for d in ds):
         names = [d.uid for d in ds]
     BratOutputConverter().save(ds, out, doc_names=names)
+
+# Random overlapping (some discontinuous) entities: overlap filtering and sentence splitting of
+# heavily nested entities (exercises intervaltree's rotations and pruning, whose set order medkit keeps)
+import random  # noqa: E402
+
+random.seed(17)
+full, filt = [], []
+for d in range(12):
+    text = "".join(random.choice("abc é🤒.\n") for _ in range(random.randint(20, 160)))
+    n = len(text)
+    ents = []
+    for _ in range(random.randint(0, 30)):
+        a = random.randint(0, n - 1)
+        b = min(n, a + random.randint(1, 20))
+        if random.random() < 0.2 and b + 2 < n:
+            c = random.randint(b + 1, n - 1)
+            e = min(n, c + random.randint(1, 5))
+            ents.append(Entity(label="D", text=text[a:b] + " " + text[c:e],
+                               spans=[Span(a, b), ModifiedSpan(length=1, replaced_spans=[]), Span(c, e)]))
+        else:
+            ents.append(Entity(label=random.choice("XY"), text=text[a:b], spans=[Span(a, b)]))
+    doc = TextDocument(text=text, metadata={"d": d})
+    for e in ents:
+        doc.anns.add(e)
+    full.append(doc)
+    nd = TextDocument(text=text, metadata={"d": d})
+    for e in filter_overlapping_entities(ents):
+        nd.anns.add(e)
+    filt.append(nd)
+medkit_json.save_text_documents(full, HERE / "overlap_full.jsonl")
+medkit_json.save_text_documents(filt, HERE / "overlap_filtered_expected.jsonl")
+for d in full:
+    for s in tok.run([d.raw_segment]):
+        d.anns.add(s)
+sents = DocumentSplitter(segment_label="sentence", attr_labels=[]).run(full)
+medkit_json.save_text_documents(sents, HERE / "overlap_sentences_expected.jsonl")
