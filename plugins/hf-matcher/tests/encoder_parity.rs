@@ -208,3 +208,12 @@ fn autocast_bf16_switch() {
     assert!(model.autocast_bf16());
     assert_eq!(max_abs_diff(&a, &logits(&model, &ids, &mask)), 0.0);
 }
+
+#[test]
+fn model_is_send_tokenizer_is_send_and_sync() {
+    // tch tensors are Send, not Sync: a model moves between threads, a tokenizer can be shared.
+    fn send<T: Send>() {}
+    fn sync<T: Send + Sync>() {}
+    send::<TokenClassifier>();
+    sync::<HfTokenizer>();
+}
