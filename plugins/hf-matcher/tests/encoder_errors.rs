@@ -305,3 +305,36 @@ fn corrupt_torch_pickles_are_errors_not_panics() {
         "{e}"
     );
 }
+
+#[test]
+fn bad_model_inputs_are_errors() {
+    use tch::{Kind, Tensor};
+    let model =
+        TokenClassifier::from_dir(&fixtures().join("tiny_roberta"), None, Device::Cpu).unwrap();
+    let ids = Tensor::from_slice(&[0i64, 5, 9999, 2]).view([1, 4]);
+    let mask = Tensor::ones([1, 4], (Kind::Int64, Device::Cpu));
+    let e = model
+        .try_forward_t(&ids, &mask, false)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("outside the vocabulary"), "{e}");
+    let e = model
+        .try_forward_t(&ids, &mask.view([4, 1]), false)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("same [batch, seq]"), "{e}");
+    let long = Tensor::ones([1, 100], (Kind::Int64, Device::Cpu));
+    let e = model
+        .try_forward_t(&long, &long, false)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("exceeds"), "{e}");
+    let ok = Tensor::from_slice(&[0i64, 5, 9, 2]).view([1, 4]);
+    assert_eq!(
+        model.try_forward_t(&ok, &mask, false).unwrap().size(),
+        [1, 4, 3]
+    );
+}

@@ -89,6 +89,56 @@ impl TokenClassifier {
         }
     }
 
+    /// `forward_t` with its inputs checked (2-D, same shape, ids inside the vocabulary) and
+    /// libtorch failures (e.g. out of device memory) returned as errors instead of panics.
+    pub fn try_forward_t(
+        &self,
+        input_ids: &Tensor,
+        attention_mask: &Tensor,
+        train: bool,
+    ) -> Result<Tensor, ModelError> {
+        let bad = |msg: String| ModelError::torch("checking the model inputs", msg);
+        let (ids_size, mask_size) = (input_ids.size(), attention_mask.size());
+        if ids_size.len() != 2 || ids_size != mask_size {
+            return Err(bad(format!("input_ids {ids_size:?} and attention_mask {mask_size:?} must be the same [batch, seq]")));
+        }
+        let max_len = match self.config.family() {
+            Family::Roberta => self.config.max_position_embeddings - self.config.pad_token_id - 1,
+            _ => self.config.max_position_embeddings,
+        };
+        if ids_size[1] > max_len {
+            return Err(bad(format!(
+                "sequence length {} exceeds the model's {max_len} positions",
+                ids_size[1]
+            )));
+        }
+        if input_ids.numel() > 0 {
+            let (lo, hi) = (
+                input_ids.min().int64_value(&[]),
+                input_ids.max().int64_value(&[]),
+            );
+            if lo < 0 || hi >= self.config.vocab_size {
+                return Err(bad(format!(
+                    "token ids in [{lo}, {hi}] outside the vocabulary (size {})",
+                    self.config.vocab_size
+                )));
+            }
+        }
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.forward_t(input_ids, attention_mask, train)
+        }))
+        .map_err(|p| {
+            let msg = p
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()));
+            ModelError::torch(
+                "running the model",
+                msg.unwrap_or_default().lines().next().unwrap_or(""),
+            )
+        })
+    }
+
     /// Mixed precision for forward_t on CUDA: matmuls in bf16 under libtorch autocast, logits
     /// returned in fp32. No effect on the CPU.
     pub fn set_autocast_bf16(&mut self, on: bool) -> Result<(), ModelError> {
