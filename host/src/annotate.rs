@@ -14,7 +14,18 @@ pub struct AnnotateStats {
 }
 
 /// Runs `ner` over the raw segment of each document of `batch` and appends the entities.
-pub fn annotate_batch(ner: &mut NerBox, batch: &mut [TextDocument]) -> anyhow::Result<usize> {
+/// With `drop_existing`, the documents' entities are removed first (so the output holds
+/// predictions only, e.g. to score them against the input's gold entities).
+pub fn annotate_batch(
+    ner: &mut NerBox,
+    batch: &mut [TextDocument],
+    drop_existing: bool,
+) -> anyhow::Result<usize> {
+    if drop_existing {
+        for doc in batch.iter_mut() {
+            doc.anns.retain(|a| !matches!(a, Annotation::Entity(_)));
+        }
+    }
     let segments = batch.iter().map(TextDocument::raw_segment).collect();
     let found = ner
         .run_batch(segments)
@@ -43,6 +54,7 @@ pub fn annotate_file(
     output: &Path,
     batch_size: usize,
     max_documents: Option<usize>,
+    drop_existing: bool,
 ) -> anyhow::Result<AnnotateStats> {
     let start = std::time::Instant::now();
     let docs = read_documents(input)?;
@@ -52,7 +64,7 @@ pub fn annotate_file(
     let limit = max_documents.unwrap_or(usize::MAX);
     let mut flush =
         |batch: &mut Vec<TextDocument>, stats: &mut AnnotateStats| -> anyhow::Result<()> {
-            stats.entities += annotate_batch(ner, batch).with_context(|| {
+            stats.entities += annotate_batch(ner, batch, drop_existing).with_context(|| {
                 format!(
                     "annotating {} (near document {})",
                     input.display(),

@@ -126,6 +126,8 @@ pub trait TrainerCallback: Send + 'static {
 }
 
 /// A model the host's Trainer can fine-tune. Tensors stay inside; only ids cross.
+/// Its config should accept a `seed` key: the host's pipeline passes the trainer's seed there so
+/// that initialisation (e.g. a new classification head) is reproducible.
 pub trait Trainable: Send + 'static {
     /// Tag names by id.
     fn id_to_label(&self) -> Vec<String>;

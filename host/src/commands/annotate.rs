@@ -31,6 +31,9 @@ pub struct Args {
     /// Annotate only the first N documents.
     #[arg(long)]
     pub max_documents: Option<usize>,
+    /// Remove the input documents' entities before annotating (output = predictions only).
+    #[arg(long)]
+    pub drop_existing_entities: bool,
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
@@ -51,6 +54,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
         &args.output,
         args.batch_size,
         args.max_documents,
+        args.drop_existing_entities,
     )
     .with_context(|| format!("annotating {}", args.input.display()))?;
     log::info!(

@@ -71,12 +71,15 @@ pub struct AnnotateSection {
     /// Documents per call to the NER operation.
     #[serde(default = "defaults::batch")]
     pub batch_size: usize,
+    /// Remove the input documents' entities first, so the output holds predictions only.
+    #[serde(default)]
+    pub drop_existing_entities: bool,
     /// The NER operation; its `model` may be `"@best"` / `"@last"` (checkpoints of [train]).
     pub matcher: OperationSection,
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+// Unknown keys land in `options`, whose own type refuses them by name.
 pub struct EvaluateSection {
     /// Section title in the output (default: "<predicted> vs <reference>").
     pub name: Option<String>,
@@ -84,18 +87,13 @@ pub struct EvaluateSection {
     pub reference: String,
     /// `"@annotate"` (the annotate stage's output), a split name or a path.
     pub predicted: String,
-    #[serde(default = "defaults::scheme")]
-    pub scheme: String,
-    #[serde(default = "defaults::average")]
-    pub average: String,
-    #[serde(default)]
-    pub by_label: bool,
-    /// tokenizer.json (or `"@model"`: the annotate model's) to score tokens instead of characters.
-    pub tokenizer: Option<String>,
-    #[serde(default)]
-    pub labels_remapping: toml::Table,
     /// Where to write the metrics as JSON.
     pub output: Option<PathBuf>,
+    /// tokenizer.json, or `"@model"` (the annotate model's), to score tokens instead of characters.
+    pub tokenizer: Option<String>,
+    /// scheme, average, by_label, labels_remapping, tagging_operation, metrics_operation.
+    #[serde(flatten)]
+    pub options: toml::Table,
 }
 
 mod defaults {
@@ -107,11 +105,5 @@ mod defaults {
     }
     pub fn batch() -> usize {
         16
-    }
-    pub fn scheme() -> String {
-        "iob2".into()
-    }
-    pub fn average() -> String {
-        "macro".into()
     }
 }

@@ -140,6 +140,11 @@ fn create(
 fn run_train(plugins: &PluginSet, state: &mut State, t: TrainSection) -> anyhow::Result<()> {
     let output_dir = resolve(&state.base, &t.trainer.output_dir);
     let mut trainable_config = op_config(&state.base, &t.trainable)?;
+    // Same seed, same run: the trainable's initialisation (a new head) is seeded too, unless
+    // its config sets its own seed.
+    if let (Some(seed), Some(map)) = (t.trainer.seed, trainable_config.as_object_mut()) {
+        map.entry("seed").or_insert(Value::from(seed));
+    }
     let resume = if state.resume {
         let point = ResumePoint::latest(&output_dir).ok_or_else(|| {
             anyhow!(
@@ -300,6 +305,7 @@ fn run_annotate(plugins: &PluginSet, state: &mut State, a: AnnotateSection) -> a
         &output,
         a.batch_size,
         state.max_documents,
+        a.drop_existing_entities,
     )
     .context("annotate stage")?;
     println!(
@@ -320,6 +326,41 @@ fn run_evaluate(
     e: EvaluateSection,
     i: usize,
 ) -> anyhow::Result<()> {
-    let _ = (plugins, state, e, i);
-    bail!("the [[evaluate]] stage is not wired yet")
+    let key = format!("evaluate[{i}]");
+    let mut options: crate::evaluator::EvaluateOptions =
+        serde_path_to_error::deserialize(toml::Value::Table(e.options.clone()))
+            .map_err(|err| anyhow!("pipeline key '{key}.{}': {}", err.path(), err.inner()))?;
+    options.tokenizer = match e.tokenizer.as_deref() {
+        None => None,
+        Some("@model") => {
+            let model = state.annotate_model.as_ref().ok_or_else(|| {
+                anyhow!("{key}.tokenizer = '@model' needs an [annotate] stage with a local model")
+            })?;
+            Some(Path::new(model).join("tokenizer.json"))
+        }
+        Some(p) => Some(resolve(&state.base, Path::new(p))),
+    };
+    let reference = load_docs(state, &format!("{key}.reference"), &e.reference)?;
+    let predicted = if e.predicted == "@annotate" {
+        let p = state
+            .annotated
+            .as_ref()
+            .ok_or_else(|| anyhow!("{key}.predicted = '@annotate' needs an [annotate] stage"))?;
+        read_documents(p)?.collect::<Result<Vec<_>, _>>()?
+    } else {
+        load_docs(state, &format!("{key}.predicted"), &e.predicted)?
+    };
+    let metrics = crate::evaluator::evaluate_documents(plugins, &reference, &predicted, &options)
+        .with_context(|| format!("pipeline stage {key}"))?;
+    let name = e
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("{} vs {}", e.predicted, e.reference));
+    println!("evaluate: {name}: {}", serde_json::to_string(&metrics)?);
+    if let Some(out) = &e.output {
+        let out = resolve(&state.base, out);
+        crate::trainer::checkpoint::write_json_atomically(&out, &metrics)?;
+        println!("evaluate: metrics written to {}", out.display());
+    }
+    Ok(())
 }
