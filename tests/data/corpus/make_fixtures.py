@@ -115,3 +115,44 @@ for d in full:
         d.anns.add(s)
 sents = DocumentSplitter(segment_label="sentence", attr_labels=[]).run(full)
 medkit_json.save_text_documents(sents, HERE / "overlap_sentences_expected.jsonl")
+
+# CPython set iteration order after random add / discard / copy / -= with colliding hashes: the
+# sentence splitter reproduces medkit's entity order by emulating CPython's set (split/pyset.rs)
+random.seed(5)
+
+
+class _K:
+    def __init__(self, n, h):
+        self.n, self.h = n, h
+
+    def __hash__(self):
+        return self.h
+
+    def __eq__(self, other):
+        return self is other
+
+
+cases = []
+for _ in range(300):
+    nk = random.randint(2, 16)
+    hv = [random.getrandbits(64) - (1 << 63) for _ in range(random.randint(1, 5))]
+    ks = [_K(i, random.choice([h if h != -1 else 5 for h in hv])) for i in range(nk)]
+    s, ops = set(), []
+    for _ in range(random.randint(1, 40)):
+        r, k = random.random(), random.choice(ks)
+        if r < 0.6:
+            s.add(k)
+            ops.append(f"a{k.n}")
+        elif r < 0.9:
+            s.discard(k)
+            ops.append(f"d{k.n}")
+        elif r < 0.95:
+            s = set(s)
+            ops.append("c")
+        else:
+            o = set(random.sample(ks, random.randint(0, nk)))
+            s -= o
+            ops.append("m" + ",".join(str(x.n) for x in o))
+    cases.append(",".join(str(k.h & ((1 << 64) - 1)) for k in ks) + "|" + " ".join(ops) + "|"
+                 + ",".join(str(k.n) for k in s))
+(HERE / "pyset_cases.txt").write_text("\n".join(cases) + "\n")

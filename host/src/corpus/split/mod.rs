@@ -4,6 +4,7 @@
 
 mod intervaltree;
 mod pyset;
+mod word_chars;
 
 use super::new_uid;
 use super::overlaps::extent;
@@ -61,9 +62,9 @@ fn find_all(
     out
 }
 
-/// Python's `re.search(r"\w", ...)` on str: a Unicode letter, digit or underscore.
+/// Python's `re.search(r"\w", ...)` on str.
 fn has_word_char(s: &[char]) -> bool {
-    s.iter().any(|c| c.is_alphanumeric() || *c == '_')
+    s.iter().any(|c| word_chars::is_word_char(*c))
 }
 
 /// Splits `doc` into one mini-document per sentence with its entities (offsets shifted) and the
@@ -201,5 +202,9 @@ mod tests {
         );
         assert!(sents("").is_empty());
         assert!(sents("...\n  \n").is_empty());
+        // circled letters and lone combining marks are not \w for Python (they are alphabetic for Rust)
+        assert!(sents("\u{24b6}. \u{0301}; a").len() == 1);
+        assert!(word_chars::is_word_char('_') && word_chars::is_word_char('é'));
+        assert!(!word_chars::is_word_char(' ') && !word_chars::is_word_char('\u{10ffff}'));
     }
 }
