@@ -97,7 +97,7 @@ impl TrainerConfig {
             ("learning_rate", self.learning_rate),
         ];
         for (key, v) in positive {
-            if !(v > 0.0) || !v.is_finite() {
+            if v.is_nan() || v <= 0.0 || !v.is_finite() {
                 return Err(format!("trainer.{key} must be > 0 (got {v})"));
             }
         }

@@ -128,7 +128,7 @@ impl Trainer {
             let uid = doc.uid.to_string();
             let feats = rerr(self.trainable.preprocess(doc))
                 .with_context(|| format!("preprocessing {what} document '{uid}'"))?;
-            out.extend(feats.into_iter());
+            out.extend(feats);
         }
         Ok(out)
     }
@@ -371,7 +371,7 @@ impl Trainer {
                     out.loss
                 );
             }
-            let boundary = (step + 1) % acc == 0 || step + 1 == nb_batches;
+            let boundary = (step + 1).is_multiple_of(acc) || step + 1 == nb_batches;
             if boundary {
                 if let Some(lr) = scheduler.on_optimizer_step(*opt_step) {
                     rerr(self.trainable.set_learning_rate(lr))?;
@@ -401,7 +401,7 @@ impl Trainer {
         let mut metrics = vec![Metric::new("loss", total / nb_batches.max(1) as f64)];
         if with_metrics {
             let m = self.metrics.as_mut().expect("checked");
-            metrics.extend(rerr(m.compute())?.into_iter());
+            metrics.extend(rerr(m.compute())?);
         }
         Ok(EpochEnd::Done(metrics))
     }
@@ -425,7 +425,7 @@ impl Trainer {
         }
         let mut metrics = vec![Metric::new("loss", total / nb_batches.max(1) as f64)];
         if let Some(m) = self.metrics.as_mut() {
-            metrics.extend(rerr(m.compute())?.into_iter());
+            metrics.extend(rerr(m.compute())?);
         }
         Ok(metrics)
     }
@@ -437,7 +437,7 @@ impl Trainer {
         config_json: &Value,
         record: &Value,
     ) -> anyhow::Result<PathBuf> {
-        let shown = self.config.output_dir.join(&name);
+        let shown = self.config.output_dir.join(name);
         self.callbacks.save(&shown.display().to_string());
         let trainable = &mut self.trainable;
         write_atomically(&self.config.output_dir, name, |tmp| {
