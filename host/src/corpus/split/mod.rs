@@ -116,9 +116,8 @@ pub fn split_sentences(doc: &TextDocument) -> (Vec<TextDocument>, usize) {
         // empty entities (which intervaltree refuses, failing medkit) come last
         order.extend(
             member
-                .iter()
-                .filter(|i| !order.contains(i))
-                .collect::<Vec<_>>(),
+                .into_iter()
+                .filter(|&i| entities[i].1.is_some_and(|(es, ee)| es >= ee)),
         );
         let mut anns = Vec::new();
         let mut uid_map: HashMap<&str, String> = HashMap::new();
