@@ -34,6 +34,12 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // libtorch's OpenMP threads spin-wait between parallel regions by default; on a busy 2-core
+    // machine that cost 2-4x in training and inference here. libgomp reads this when a plugin
+    // first loads it, so setting it now (single-threaded, before any plugin) is enough.
+    if std::env::var_os("OMP_WAIT_POLICY").is_none() {
+        std::env::set_var("OMP_WAIT_POLICY", "PASSIVE");
+    }
     let cli = Cli::parse();
     medkit_host::plugins::init_logging(&cli.log_level);
     let ctx = commands::Context {
