@@ -154,7 +154,7 @@ fn same_label_set_keeps_the_model_mapping() {
         [X, 1, 1, 1, X, 1, 2, X, 1, 1, 2, X, 0, 0, 1, X]
     );
     // Another label set: replaced by the scheme's (with a warning).
-    let mut t = trainable(&dir, "bilou", false, None);
+    let t = trainable(&dir, "bilou", false, None);
     assert_eq!(
         t.id_to_label(),
         ["O", "B-problem", "I-problem", "L-problem", "U-problem"]
