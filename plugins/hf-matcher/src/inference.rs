@@ -102,6 +102,13 @@ impl HfEntityMatcher {
                 .is_some_and(|p| !p.is_empty()),
             _ => false,
         };
+        if !word_aware
+            && strategy != AggregationStrategy::None
+            && strategy != AggregationStrategy::Simple
+        {
+            // The pipeline's own warning: words are guessed from spaces.
+            log::warn!("Tokenizer does not support real words, using fallback heuristic");
+        }
         let unk_id = match tokenizer.inner().get_model() {
             ModelWrapper::WordPiece(wp) => tokenizer.token_to_id(&wp.unk_token),
             ModelWrapper::BPE(bpe) => bpe
