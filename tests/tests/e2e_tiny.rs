@@ -167,3 +167,46 @@ fn train_checkpoint_annotate_and_reproduce() {
     let t = text(&o);
     assert!(!o.status.success() && t.contains("already holds"), "{t}");
 }
+
+#[test]
+fn metrics_and_callbacks_swap_to_a_third_party_plugin_by_editing_toml() {
+    // The template plugin, built outside the workspace; the host binary is not rebuilt.
+    let lib = build_external_plugin(
+        &root().join("examples/template-plugin"),
+        "medkit_plugin_template",
+    );
+    let plugins = plugin_dir_with(&[lib]);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let epochs = dir.path().join("epochs.txt");
+    let base = std::fs::read_to_string(pipeline(dir.path(), &out, false)).unwrap();
+    let swapped = base
+        .replace(
+            "[train.metrics]\noperation = \"seqeval\"\ntagging_scheme = \"iob2\"",
+            "[train.metrics]\noperation = \"token-accuracy\"",
+        )
+        .replace(
+            "[[train.callbacks]]\noperation = \"history-jsonl\"",
+            &format!("[[train.callbacks]]\noperation = \"epoch-file\"\npath = \"{}\"\n\n[[train.callbacks]]\noperation = \"history-jsonl\"", epochs.display()),
+        );
+    let text_cfg = format!(
+        "[plugins]\ndirs = [\"{}\"]\n{swapped}",
+        plugins.path().display()
+    );
+    let cfg = dir.path().join("swapped.toml");
+    std::fs::write(&cfg, text_cfg).unwrap();
+    let o = medkit(&["run", cfg.to_str().unwrap()]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    let h: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("history.json")).unwrap()).unwrap();
+    let acc = h[2]["eval"]["token_accuracy"]
+        .as_f64()
+        .expect("token_accuracy in eval metrics");
+    assert!((0.0..=1.0).contains(&acc));
+    assert!(
+        h[2]["eval"].get("overall_f1-score").is_none(),
+        "seqeval was swapped out"
+    );
+    assert_eq!(std::fs::read_to_string(&epochs).unwrap().lines().count(), 3);
+}
