@@ -9,8 +9,8 @@ use crate::ops::adamw::{AdamW, AdamWConfig};
 use crate::ops::common::{self, DeviceSpec};
 use crate::ops::spans::normalize_spans;
 use crate::tokenizer::HfTokenizer;
-use medkit_tagging::{align_labels, entities_to_tags, Scheme};
 use medkit_sdk::{Features, OpResult, StepOutput, TextDocument, Trainable};
+use medkit_tagging::{align_labels, entities_to_tags, Scheme};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
@@ -253,6 +253,13 @@ impl HfEntityMatcherTrainable {
             references: references.into(),
             predictions: predictions.into(),
         })
+    }
+}
+
+impl Drop for HfEntityMatcherTrainable {
+    /// A run that only preprocessed still reports what it skipped.
+    fn drop(&mut self) {
+        self.flush_warnings();
     }
 }
 
