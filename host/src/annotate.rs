@@ -23,7 +23,17 @@ pub fn annotate_batch(
 ) -> anyhow::Result<usize> {
     if drop_existing {
         for doc in batch.iter_mut() {
-            doc.anns.retain(|a| !matches!(a, Annotation::Entity(_)));
+            let removed: std::collections::HashSet<String> =
+                doc.entities().map(|e| e.uid.to_string()).collect();
+            // Relations that pointed at the removed entities go too.
+            doc.anns.retain(|a| match a {
+                Annotation::Entity(_) => false,
+                Annotation::Relation(r) => {
+                    !removed.contains(r.source_id.as_str())
+                        && !removed.contains(r.target_id.as_str())
+                }
+                Annotation::Segment(_) => true,
+            });
         }
     }
     let segments = batch.iter().map(TextDocument::raw_segment).collect();

@@ -3,13 +3,13 @@
 use medkit_host::corpus::{brat, conll, medkit_json, overlaps, split};
 use medkit_sdk::data::{Annotation, AnySpan, TextDocument};
 use medkit_tests::root;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 fn data(p: &str) -> PathBuf {
     root().join("tests/data/corpus").join(p)
 }
 
-fn read(p: &PathBuf) -> Vec<TextDocument> {
+fn read(p: &Path) -> Vec<TextDocument> {
     medkit_json::read_documents(p)
         .expect("open")
         .map(|d| d.expect("doc"))

@@ -205,12 +205,13 @@ fn run_train(plugins: &PluginSet, state: &mut State, t: TrainSection) -> anyhow:
     let eval_docs = load_docs(state, "train.eval_split", &t.eval_split)?;
     let mut config = t.trainer;
     config.output_dir = output_dir;
+    let (flag, _signals) = interrupt_flag()?;
     let mut trainer = Trainer {
         config,
         trainable,
         metrics,
         callbacks: Callbacks::new(callbacks),
-        interrupt: Some(interrupt_flag()?),
+        interrupt: Some(flag),
         resume,
     };
     let outcome = trainer.train(train_docs, eval_docs)?;
@@ -250,15 +251,31 @@ fn run_train(plugins: &PluginSet, state: &mut State, t: TrainSection) -> anyhow:
 }
 
 /// A flag raised by the first SIGINT/SIGTERM (the trainer then stops at the next step boundary
-/// with a resumable checkpoint); a second signal exits at once.
-fn interrupt_flag() -> anyhow::Result<Arc<AtomicBool>> {
+/// with a resumable checkpoint); a second signal exits at once. The handlers are removed when the
+/// returned guard drops, so later stages get the default Ctrl-C behaviour back.
+fn interrupt_flag() -> anyhow::Result<(Arc<AtomicBool>, SignalGuard)> {
     use signal_hook::consts::{SIGINT, SIGTERM};
     let flag = Arc::new(AtomicBool::new(false));
-    for sig in [SIGINT, SIGTERM] {
-        signal_hook::flag::register_conditional_shutdown(sig, 130, flag.clone())?;
-        signal_hook::flag::register(sig, flag.clone())?;
+    let mut ids = Vec::new();
+    for (sig, code) in [(SIGINT, 130), (SIGTERM, 143)] {
+        ids.push(signal_hook::flag::register_conditional_shutdown(
+            sig,
+            code,
+            flag.clone(),
+        )?);
+        ids.push(signal_hook::flag::register(sig, flag.clone())?);
     }
-    Ok(flag)
+    Ok((flag, SignalGuard(ids)))
+}
+
+struct SignalGuard(Vec<signal_hook::SigId>);
+
+impl Drop for SignalGuard {
+    fn drop(&mut self) {
+        for id in self.0.drain(..) {
+            signal_hook::low_level::unregister(id);
+        }
+    }
 }
 
 /// `@best` / `@last` → the train stage's checkpoint.

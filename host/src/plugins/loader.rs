@@ -146,6 +146,10 @@ fn summarize_layout_error(report: &str) -> String {
 #[cfg(unix)]
 fn refuse_writable_by_others(path: &Path) -> Result<(), String> {
     use std::os::unix::fs::PermissionsExt;
+    // Through symlinks: what gets loaded is the target, in the target's directory.
+    let path = &path
+        .canonicalize()
+        .map_err(|e| format!("cannot resolve path: {e}"))?;
     let mode = std::fs::metadata(path)
         .map_err(|e| format!("cannot stat: {e}"))?
         .permissions()

@@ -131,6 +131,14 @@ impl PluginSet {
                     plugin.path.display()
                 )
             })?;
+        if op.kind() != kind {
+            return Err(anyhow!(
+                "plugin {} returned a {} operation when asked for {} operation '{name}'",
+                plugin.path.display(),
+                op.kind().as_str(),
+                kind.as_str()
+            ));
+        }
         Ok(op)
     }
 }

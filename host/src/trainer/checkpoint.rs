@@ -41,6 +41,9 @@ pub fn write_atomically(
     if tmp.exists() {
         std::fs::remove_dir_all(&tmp).ok();
     }
+    if dest.exists() {
+        return Err(anyhow!("checkpoint {} already exists", dest.display()));
+    }
     std::fs::create_dir(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
     let result = fill(&tmp).and_then(|()| fsync_tree(&tmp));
     if let Err(e) = result {
@@ -84,6 +87,13 @@ pub fn write_json_atomically(path: &Path, value: &serde_json::Value) -> anyhow::
         .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
     serde_json::to_writer_pretty(&mut tmp, value)?;
     tmp.as_file().sync_all()?;
+    // NamedTempFile creates 0600; these files are ordinary outputs.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    }
     tmp.persist(path)
         .map_err(|e| anyhow!("writing {}: {}", path.display(), e.error))?;
     Ok(())

@@ -107,6 +107,13 @@ impl TrainerConfig {
                 self.warmup_ratio
             ));
         }
+        if self.dataloader_nb_workers != 0 {
+            log::warn!(
+                "trainer.dataloader_nb_workers = {} is accepted for medkit compatibility but not \
+                 used: documents are preprocessed inline, once, before the first epoch",
+                self.dataloader_nb_workers
+            );
+        }
         if self.log_step_interval == Some(0) {
             return Err("trainer.log_step_interval must be > 0".into());
         }

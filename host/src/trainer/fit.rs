@@ -62,6 +62,8 @@ pub struct ResumePoint {
     pub optimizer_steps: u64,
     /// Sum of the train losses of the epoch's steps already run.
     pub loss_sum: f64,
+    /// The lr scheduler's state (lr, plateau tracking).
+    pub scheduler: Option<Value>,
 }
 
 impl ResumePoint {
@@ -93,6 +95,14 @@ impl ResumePoint {
             seed: u("seed")?,
             optimizer_steps: u("optimizer_steps")?,
             loss_sum: v.get("loss_sum").and_then(Value::as_f64).unwrap_or(0.0),
+            scheduler: v.get("scheduler").cloned(),
+        })
+        .and_then(|r: Self| {
+            if r.epoch == 0 {
+                Err(anyhow!("{}: epoch must be >= 1", path.display()))
+            } else {
+                Ok(r)
+            }
         })
     }
 }
@@ -153,6 +163,19 @@ impl Trainer {
                 existing[0].display()
             );
         }
+        if !existing.is_empty() && self.resume.is_none() {
+            // overwrite_output_dir: the old run's checkpoints go, so that best-tracking and
+            // --resume never mix two runs.
+            log::warn!(
+                "overwrite_output_dir: removing {} checkpoint(s) of a previous run in {}",
+                existing.len(),
+                output_dir.display()
+            );
+            for dir in &existing {
+                std::fs::remove_dir_all(dir)
+                    .with_context(|| format!("removing {}", dir.display()))?;
+            }
+        }
         let resume = self.resume.clone();
         // A fresh seed is drawn (and logged) when none is configured, so any run can be replayed.
         let seed = match (&resume, config.seed) {
@@ -166,15 +189,15 @@ impl Trainer {
         };
 
         let train = self.preprocess(train_docs, "train")?;
-        let mut eval = self.preprocess(eval_docs, "eval")?;
+        let eval = self.preprocess(eval_docs, "eval")?;
         if train.is_empty() {
             bail!("no training example: the train corpus is empty");
         }
         if eval.is_empty() {
             bail!("no evaluation example: the eval corpus is empty (set corpus.validation)");
         }
-        // Length-sorted eval batches pad less; seqeval is order-independent.
-        eval.sort_by_key(|f| f.input_ids.len());
+        // Eval keeps the corpus order (medkit's shuffle=False loader): the epoch loss is a mean of
+        // batch means, so regrouping examples would change it. The plugin may still sub-batch.
 
         if let Some(m) = self.metrics.as_mut() {
             let labels = rerr(self.trainable.id_to_label())?;
@@ -197,7 +220,6 @@ impl Trainer {
 
         let mut history = Vec::new();
         let mut timings = Vec::new();
-        let train_tokens: usize = train.iter().map(|f| f.input_ids.len()).sum();
         let mut best: Option<(PathBuf, f64)> = None;
         let mut last = None;
         let mut opt_step = 0u64;
@@ -213,7 +235,12 @@ impl Trainer {
             for _ in 0..opt_step {
                 scheduler.on_optimizer_step_silent();
             }
-            rerr(self.trainable.set_learning_rate(scheduler.lr()))?;
+            if let Some(state) = &r.scheduler {
+                scheduler.restore(state);
+            }
+            if config.lr_scheduler != super::config::LrSchedulerKind::None {
+                rerr(self.trainable.set_learning_rate(scheduler.lr()))?;
+            }
             first_epoch = if r.completed { r.epoch + 1 } else { r.epoch };
             if !r.completed {
                 start_step = (r.next_step, r.loss_sum);
@@ -237,6 +264,14 @@ impl Trainer {
                 seed ^ ((epoch as u64) << 32),
             ));
             let from = std::mem::take(&mut start_step);
+            // What this call really runs (a resumed epoch skips its first steps).
+            let processed = order
+                .chunks(config.batch_size)
+                .skip(from.0 as usize)
+                .flatten()
+                .fold((0usize, 0usize), |(n, t), &i| {
+                    (n + 1, t + train[i].input_ids.len())
+                });
             let train_start = Instant::now();
             let train_metrics = match self.train_epoch(
                 &train,
@@ -253,7 +288,8 @@ impl Trainer {
                     loss_sum,
                 } => {
                     let state = json!({"epoch": epoch, "completed": false, "next_step": next_step,
-                        "seed": seed, "optimizer_steps": opt_step, "loss_sum": loss_sum});
+                        "seed": seed, "optimizer_steps": opt_step, "loss_sum": loss_sum,
+                        "scheduler": scheduler.state()});
                     let name = format!("{}_step{next_step:06}", checkpoint::checkpoint_name(epoch));
                     let dir = self.save_checkpoint(&name, &state, &config_json, &json!(null))?;
                     self.callbacks.train_end();
@@ -271,13 +307,17 @@ impl Trainer {
                 epoch,
                 train_seconds,
                 eval_seconds: eval_start.elapsed().as_secs_f64(),
-                train_examples: train.len(),
-                train_tokens,
+                train_examples: processed.0,
+                train_tokens: processed.1,
             });
-            let tracked = eval_metrics
-                .iter()
-                .find(|m| m.name.as_str() == config.metric_to_track_lr)
-                .map(|m| m.value);
+            let tracked =
+                if config.lr_scheduler == super::config::LrSchedulerKind::Plateau {
+                    Some(metric_value(&eval_metrics, &config.metric_to_track_lr).context(
+                    "trainer.metric_to_track_lr: the plateau scheduler needs this eval metric",
+                )?)
+                } else {
+                    None
+                };
             if let Some(lr) = tracked.and_then(|v| scheduler.on_epoch_end(v)) {
                 log::info!("Reducing learning rate to {lr:e}");
                 rerr(self.trainable.set_learning_rate(lr))?;
@@ -300,14 +340,17 @@ impl Trainer {
             if !is_last && !periodic {
                 continue;
             }
-            let value = metric_value(&eval_metrics, &config.checkpoint_metric)?;
-            let state = json!({"epoch": epoch, "completed": true, "seed": seed, "optimizer_steps": opt_step});
+            let state = json!({"epoch": epoch, "completed": true, "seed": seed,
+                "optimizer_steps": opt_step, "scheduler": scheduler.state()});
             let dir = self.save_checkpoint(
                 &checkpoint::checkpoint_name(epoch),
                 &state,
                 &config_json,
                 &record,
             )?;
+            // Checked after saving, as medkit does: a wrong name must not cost the trained model.
+            let value = metric_value(&eval_metrics, &config.checkpoint_metric)
+                .with_context(|| format!("checkpoint saved in {}", dir.display()))?;
             // An interrupted checkpoint has served its purpose once a later one exists.
             if let Some(prev) = last.replace(dir.clone()) {
                 if resume
@@ -379,7 +422,8 @@ impl Trainer {
                 rerr(self.trainable.optimizer_step())?;
                 *opt_step += 1;
             }
-            total += out.loss;
+            // medkit sums the loss divided by gradient_accumulation_steps (its history's "loss").
+            total += out.loss / acc as f64;
             if with_metrics {
                 let m = self.metrics.as_mut().expect("checked");
                 rerr(m.prepare_batch(out.references, out.predictions))?;

@@ -55,6 +55,21 @@ impl LrScheduler {
         Some(lr)
     }
 
+    /// What resuming needs beyond the step count: the current lr and the plateau tracking.
+    pub fn state(&self) -> serde_json::Value {
+        serde_json::json!({"lr": self.lr, "best": self.best, "bad_epochs": self.bad_epochs})
+    }
+
+    pub fn restore(&mut self, state: &serde_json::Value) {
+        if let Some(lr) = state.get("lr").and_then(|v| v.as_f64()) {
+            self.lr = lr;
+        }
+        self.best = state.get("best").and_then(|v| v.as_f64());
+        if let Some(b) = state.get("bad_epochs").and_then(|v| v.as_u64()) {
+            self.bad_epochs = b as u32;
+        }
+    }
+
     /// Replays an optimizer step already taken (resume), without reporting.
     pub fn on_optimizer_step_silent(&mut self) {
         let step = self.replayed;

@@ -271,6 +271,37 @@ fn refuses_existing_checkpoints_unless_allowed() {
     let mut t = trainer(tmp.path(), vec![], &log);
     t.config.overwrite_output_dir = true;
     t.train(docs(4), docs(2)).unwrap();
+    // The previous run's checkpoint is gone: runs never mix.
+    assert!(!tmp.path().join("checkpoint_001_20260101T000000Z").exists());
+}
+
+#[test]
+fn a_wrong_checkpoint_metric_still_saves_the_checkpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = Arc::new(Mutex::new(Log::default()));
+    let mut t = trainer(tmp.path(), vec![], &log);
+    t.config.checkpoint_metric = "overall_f1".into();
+    t.config.nb_training_epochs = 1;
+    let err = format!("{:#}", t.train(docs(4), docs(2)).err().unwrap());
+    assert!(
+        err.contains("checkpoint metric 'overall_f1' not found") && err.contains("examples"),
+        "{err}"
+    );
+    assert_eq!(checkpoint::existing_checkpoints(tmp.path()).len(), 1);
+}
+
+#[test]
+fn plateau_needs_its_metric() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = Arc::new(Mutex::new(Log::default()));
+    let mut t = trainer(tmp.path(), vec![], &log);
+    t.config.lr_scheduler = config::LrSchedulerKind::Plateau;
+    t.config.metric_to_track_lr = "f1".into();
+    let err = format!("{:#}", t.train(docs(4), docs(2)).err().unwrap());
+    assert!(
+        err.contains("metric_to_track_lr") && err.contains("'f1' not found"),
+        "{err}"
+    );
 }
 
 #[test]
