@@ -160,3 +160,21 @@ fn shipped_configs_parse() {
         );
     }
 }
+
+#[test]
+fn evaluate_accepts_one_table_or_an_array_and_names_bad_keys() {
+    use medkit_host::pipeline::config::PipelineConfig;
+    let parse = |text: &str| -> Result<PipelineConfig, String> {
+        let table: toml::Table = toml::from_str(text).unwrap();
+        serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| e.to_string())
+    };
+    let one = parse("[evaluate]\nreference = \"test\"\npredicted = \"p.jsonl\"\n").unwrap();
+    assert_eq!(one.evaluate.len(), 1);
+    let two = parse("[[evaluate]]\nreference = \"a\"\npredicted = \"b\"\n[[evaluate]]\nreference = \"c\"\npredicted = \"d\"\n").unwrap();
+    assert_eq!(two.evaluate.len(), 2);
+    let err = parse("[[evaluate]]\nreference = \"a\"\n").err().unwrap();
+    assert!(
+        err.contains("evaluate") && err.contains("predicted"),
+        "{err}"
+    );
+}

@@ -13,7 +13,8 @@ pub struct PipelineConfig {
     pub corpus: Option<CorpusSection>,
     pub train: Option<TrainSection>,
     pub annotate: Option<AnnotateSection>,
-    #[serde(default)]
+    /// `[evaluate]` (one) or `[[evaluate]]` (several).
+    #[serde(default, deserialize_with = "one_or_many")]
     pub evaluate: Vec<EvaluateSection>,
 }
 
@@ -94,6 +95,27 @@ pub struct EvaluateSection {
     /// scheme, average, by_label, labels_remapping, tagging_operation, metrics_operation.
     #[serde(flatten)]
     pub options: toml::Table,
+}
+
+fn one_or_many<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    use serde::de::Error;
+    let value = toml::Value::deserialize(d)?;
+    let items = match value {
+        toml::Value::Array(items) => items,
+        one => vec![one],
+    };
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            serde_path_to_error::deserialize(v)
+                .map_err(|e| D::Error::custom(format!("[{i}].{}: {}", e.path(), e.inner())))
+        })
+        .collect()
 }
 
 mod defaults {
