@@ -1,10 +1,13 @@
 //! seqeval reports on arbitrary (also malformed) tag sequences, every mode and scheme.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use medkit_plugin_metrics::{accuracy_score, classification_report, Mode, StrictScheme, ZeroDivision};
+use medkit_plugin_metrics::{
+    accuracy_score, classification_report, Mode, StrictScheme, ZeroDivision,
+};
 
-const ALPHABET: [&str; 12] =
-    ["O", "B-x", "I-x", "L-x", "U-x", "E-x", "S-x", "B-y", "I-y", "x", "B-", "-"];
+const ALPHABET: [&str; 12] = [
+    "O", "B-x", "I-x", "L-x", "U-x", "E-x", "S-x", "B-y", "I-y", "x", "B-", "-",
+];
 
 fuzz_target!(|data: &[u8]| {
     // Byte 255 splits sequences; each byte is a (true, pred) pair of tags.
@@ -16,8 +19,14 @@ fuzz_target!(|data: &[u8]| {
             y_pred.push(vec![]);
             continue;
         }
-        y_true.last_mut().unwrap().push(ALPHABET[(*b % 12) as usize]);
-        y_pred.last_mut().unwrap().push(ALPHABET[((*b / 12) % 12) as usize]);
+        y_true
+            .last_mut()
+            .unwrap()
+            .push(ALPHABET[(*b % 12) as usize]);
+        y_pred
+            .last_mut()
+            .unwrap()
+            .push(ALPHABET[((*b / 12) % 12) as usize]);
     }
     let modes = [
         Mode::Default,
