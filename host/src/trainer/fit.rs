@@ -4,7 +4,7 @@
 use super::checkpoint::{self, existing_checkpoints, write_atomically, write_json_atomically};
 use super::config::TrainerConfig;
 use super::events::Callbacks;
-use super::scheduler::LrScheduler;
+use super::scheduler::{improves, LrScheduler};
 use abi_stable::std_types::{RStr, RVec};
 use anyhow::{anyhow, bail, Context as _};
 use medkit_sdk::{EpochMetrics, Features, Metric, MetricsBox, Phase, TextDocument, TrainableBox};
@@ -360,13 +360,11 @@ impl Trainer {
                     std::fs::remove_dir_all(&prev).ok();
                 }
             }
-            let better = match &best {
-                None => true,
-                Some((_, b)) => {
-                    (config.minimize_checkpoint_metric && value < *b)
-                        || (!config.minimize_checkpoint_metric && value > *b)
-                }
-            };
+            let better = improves(
+                value,
+                best.as_ref().map(|(_, b)| *b),
+                config.minimize_checkpoint_metric,
+            );
             if better {
                 if let Some((old, _)) = best.take() {
                     std::fs::remove_dir_all(&old).ok();
@@ -548,10 +546,11 @@ fn best_checkpoint(
         let Some(x) = v["eval"][&config.checkpoint_metric].as_f64() else {
             continue;
         };
-        let better = best.as_ref().is_none_or(|(_, b)| {
-            (config.minimize_checkpoint_metric && x < *b)
-                || (!config.minimize_checkpoint_metric && x > *b)
-        });
+        let better = improves(
+            x,
+            best.as_ref().map(|(_, b)| *b),
+            config.minimize_checkpoint_metric,
+        );
         if better {
             best = Some((dir, x));
         }

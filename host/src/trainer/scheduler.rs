@@ -82,10 +82,7 @@ impl LrScheduler {
         if self.kind != LrSchedulerKind::Plateau {
             return None;
         }
-        let improved = match self.best {
-            None => true,
-            Some(b) => (self.minimize && metric < b) || (!self.minimize && metric > b),
-        };
+        let improved = improves(metric, self.best, self.minimize);
         if improved {
             self.best = Some(metric);
             self.bad_epochs = 0;
@@ -98,5 +95,14 @@ impl LrScheduler {
             return Some(self.lr);
         }
         None
+    }
+}
+
+/// Whether `value` beats `best` (strictly; anything beats no best yet).
+pub fn improves(value: f64, best: Option<f64>, minimize: bool) -> bool {
+    match best {
+        None => true,
+        Some(b) if minimize => value < b,
+        Some(b) => value > b,
     }
 }
