@@ -159,6 +159,10 @@ fn attributes(v: &PyValue, ctx: &str) -> Result<Vec<Attribute>, String> {
 fn attribute(v: &PyValue, ctx: &str) -> Result<Attribute, String> {
     let o = as_obj(v, ctx)?;
     let cls = string(o, "_class_name", ctx)?;
+    // an empty class name means the plain class to the encoder (Attribute::default())
+    if cls.is_empty() {
+        return Err(format!("{ctx}._class_name: empty"));
+    }
     let uid = string(o, "uid", ctx)?;
     let metadata = metadata(o, ctx)?;
     let shape = attr_shape(cls);

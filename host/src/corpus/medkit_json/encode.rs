@@ -39,6 +39,25 @@ pub fn document_to_json_line(doc: &TextDocument) -> Result<String, CorpusError> 
     Ok(out)
 }
 
+/// The fuzz target's check, shared with the regression replay test: a line that decodes must
+/// re-encode, and decode again to the same document. `Ok(false)`: the line is not a document
+/// (an error is fine there); `Ok(true)`: the round trip holds; `Err`: what differs.
+pub fn check_round_trip(line: &str) -> Result<bool, String> {
+    let Ok(doc) = super::document_from_json_line(line) else {
+        return Ok(false);
+    };
+    let again = document_to_json_line(&doc)
+        .map_err(|e| format!("a decoded document fails to encode: {e}"))?;
+    let back = super::document_from_json_line(&again)
+        .map_err(|e| format!("the re-encoded line fails to decode: {e}\n  line: {again}"))?;
+    if back != doc {
+        return Err(format!(
+            "decode -> encode -> decode changed the document\n  first:  {doc:?}\n  second: {back:?}\n  re-encoded: {again}"
+        ));
+    }
+    Ok(true)
+}
+
 fn segment(out: &mut String, s: &Segment, class: &str) -> Result<(), CorpusError> {
     out.push_str("{\"uid\": ");
     write_str(out, &s.uid);
@@ -162,7 +181,11 @@ fn attribute(out: &mut String, a: &Attribute) -> Result<(), CorpusError> {
     for (k, v) in &extra {
         key(out, k);
         match (shape, k.as_str()) {
-            (None, "label") => write_str(out, &a.label),
+            // a `label` that was not a string was read as "" and stays in `extra` as read,
+            // unless a label was set since
+            (None, "label") if v.as_str().is_some() || !a.label.is_empty() => {
+                write_str(out, &a.label)
+            }
             (None, "value") => raw(out, &a.value, "attribute value")?,
             _ => v.write(out),
         }

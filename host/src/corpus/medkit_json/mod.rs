@@ -8,7 +8,7 @@ mod reader;
 mod writer;
 
 pub use decode::document_from_json_line;
-pub use encode::document_to_json_line;
+pub use encode::{check_round_trip, document_to_json_line};
 pub use reader::{read_documents, DocumentReader};
 pub use writer::{write_documents, DocumentWriter};
 
