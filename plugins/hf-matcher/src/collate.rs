@@ -1,8 +1,12 @@
-//! Dynamic padding (transformers' DataCollatorForTokenClassification): pad to the longest example
-//! of the batch, attention mask 1/0, labels padded with -100. One flat buffer per tensor.
+//! Batching. Dynamic padding (transformers' DataCollatorForTokenClassification): pad to the
+//! longest example of the batch, attention mask 1/0, labels padded with -100; and packing: the
+//! same batch with the padding removed (what training and inference run). One flat buffer per
+//! tensor.
 
 use medkit_sdk::Features;
 use tch::{Device, Kind, Tensor};
+
+use crate::model::PackedInput;
 
 /// Label id the loss ignores (special tokens, non-first sub-tokens, padding).
 pub const IGNORE_INDEX: i64 = -100;
@@ -61,30 +65,114 @@ pub fn pad_refs(features: &[&Features], pad_id: i64) -> Result<PaddedBatch, Stri
     })
 }
 
-/// Splits a batch into sub-batches of similar lengths (indices into `lengths`), so that padding
-/// wastes at most `max_waste` of each sub-batch's tokens. Results are unchanged (attention masks
-/// the padding), only the wasted compute goes.
-pub fn length_groups(lengths: &[usize], max_waste: f64) -> Vec<Vec<usize>> {
-    let mut order: Vec<usize> = (0..lengths.len()).collect();
-    order.sort_by_key(|&i| lengths[i]);
-    let mut groups: Vec<Vec<usize>> = Vec::new();
-    let mut current: Vec<usize> = Vec::new();
-    let mut real = 0usize;
-    for i in order {
-        let len = lengths[i];
-        // Sorted ascending: the newcomer sets the padded length of the group.
-        let padded = len * (current.len() + 1);
-        if !current.is_empty() && (padded - (real + len)) as f64 > max_waste * padded as f64 {
-            groups.push(std::mem::take(&mut current));
-            real = 0;
+/// A batch packed as `[tokens]` buffers (real tokens only) plus the `[batch, seq]` padded grid
+/// attention runs on. Logits come back as `[tokens, labels]`, rows in example order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PackedBatch {
+    pub batch: usize,
+    pub seq_len: usize,
+    /// Each example's first row in the `[tokens]` buffers (and `tokens` at the end).
+    pub offsets: Vec<usize>,
+    pub input_ids: Vec<i64>,
+    pub positions: Vec<i64>,
+    /// Row of each token in the `[batch * seq_len]` grid.
+    pub index: Vec<i64>,
+    pub attention_mask: Vec<i64>,
+    pub labels: Vec<i64>,
+}
+
+/// Packs examples given as (ids, labels) pairs; `labels` may be empty for inference. Errors on
+/// a label/input length mismatch.
+pub fn pack<'a>(
+    examples: impl ExactSizeIterator<Item = (&'a [i64], &'a [i64])> + Clone,
+) -> Result<PackedBatch, String> {
+    let batch = examples.len();
+    let seq_len = examples
+        .clone()
+        .map(|(ids, _)| ids.len())
+        .max()
+        .unwrap_or(0);
+    let tokens: usize = examples.clone().map(|(ids, _)| ids.len()).sum();
+    let mut p = PackedBatch {
+        batch,
+        seq_len,
+        offsets: Vec::with_capacity(batch + 1),
+        input_ids: Vec::with_capacity(tokens),
+        positions: Vec::with_capacity(tokens),
+        index: Vec::with_capacity(tokens),
+        attention_mask: Vec::with_capacity(batch * seq_len),
+        labels: Vec::with_capacity(tokens),
+    };
+    for (row, (ids, labels)) in examples.enumerate() {
+        let len = ids.len();
+        if !labels.is_empty() && labels.len() != len {
+            return Err(format!(
+                "example {row} of the batch has {len} input ids but {} labels",
+                labels.len()
+            ));
         }
-        current.push(i);
-        real += len;
+        p.offsets.push(p.input_ids.len());
+        p.input_ids.extend_from_slice(ids);
+        p.labels.extend_from_slice(labels);
+        p.positions.extend(0..len as i64);
+        let start = (row * seq_len) as i64;
+        p.index.extend(start..start + len as i64);
+        p.attention_mask.extend(std::iter::repeat_n(1, len));
+        p.attention_mask
+            .extend(std::iter::repeat_n(0, seq_len - len));
     }
-    if !current.is_empty() {
-        groups.push(current);
+    p.offsets.push(p.input_ids.len());
+    Ok(p)
+}
+
+/// [`pack`] over training examples.
+pub fn pack_features(features: &[&Features]) -> Result<PackedBatch, String> {
+    pack(
+        features
+            .iter()
+            .map(|f| (f.input_ids.as_slice(), f.labels.as_slice())),
+    )
+}
+
+impl PackedBatch {
+    pub fn tokens(&self) -> usize {
+        self.input_ids.len()
     }
-    groups
+
+    /// The model's input on `device`.
+    pub fn to_input(&self, device: Device) -> PackedInput {
+        let flat = |v: &[i64]| Tensor::from_slice(v).to_device(device);
+        PackedInput {
+            input_ids: flat(&self.input_ids),
+            positions: flat(&self.positions),
+            index: flat(&self.index),
+            attention_mask: Tensor::from_slice(&self.attention_mask)
+                .view([self.batch as i64, self.seq_len as i64])
+                .to_device(device),
+        }
+    }
+
+    /// `[tokens]` labels on `device`.
+    pub fn labels_tensor(&self, device: Device) -> Tensor {
+        Tensor::from_slice(&self.labels).to_device(device)
+    }
+
+    /// References and predictions per example at the non-ignored positions.
+    /// `predictions`: argmax ids `[tokens]`.
+    pub fn split_outputs(&self, predictions: &[i64]) -> (Vec<Vec<i64>>, Vec<Vec<i64>>) {
+        self.offsets
+            .windows(2)
+            .map(|w| {
+                let (labels, p) = (&self.labels[w[0]..w[1]], &predictions[w[0]..w[1]]);
+                labels
+                    .iter()
+                    .zip(p)
+                    .filter(|(&l, _)| l != IGNORE_INDEX)
+                    .map(|(&l, &x)| (l, x))
+                    .unzip()
+            })
+            .unzip()
+    }
 }
 
 /// The batch's tensors on `device`.

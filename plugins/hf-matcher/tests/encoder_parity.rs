@@ -4,6 +4,7 @@ mod encoder_util;
 use std::path::Path;
 
 use encoder_util::*;
+use medkit_plugin_hf::collate::{pack, PackedBatch};
 use medkit_plugin_hf::model::TokenClassifier;
 use medkit_plugin_hf::tokenizer::HfTokenizer;
 use tch::{Device, Kind, Tensor};
@@ -58,19 +59,71 @@ fn check_tiny(name: &str) -> f64 {
     let diff = max_abs_diff(&ours, &exp["logits"]);
     eprintln!("{name}: logits max abs diff vs transformers: {diff:.3e}");
     assert!(diff < TOL, "{name}: max abs diff {diff}");
+    check_packed(name, &model, &ids, &mask, &ours);
     check_gradients(name, &model, &tok, &dir);
     check_relabel(&dir, &model, &ids, &mask, &ours);
     check_save_roundtrip(&model, &tok, &ids, &mask, &ours);
     diff
 }
 
-/// Loss and every parameter's gradient equal transformers' (dropout off).
+/// The padded batch `ids`/`mask` (right padding) packed: real tokens only.
+fn packed(ids: &Tensor, mask: &Tensor) -> PackedBatch {
+    let rows: Vec<Vec<i64>> = (0..ids.size()[0])
+        .map(|r| {
+            let len = mask.get(r).sum(Kind::Int64).int64_value(&[]);
+            Vec::<i64>::try_from(ids.get(r).narrow(0, 0, len)).unwrap()
+        })
+        .collect();
+    pack(rows.iter().map(|r| (r.as_slice(), &[][..]))).unwrap()
+}
+
+/// The packed forward gives the padded forward's logits at the real positions.
+fn check_packed(name: &str, model: &TokenClassifier, ids: &Tensor, mask: &Tensor, ours: &Tensor) {
+    let p = packed(ids, mask);
+    assert!(
+        p.tokens() < (p.batch * p.seq_len),
+        "{name}: the batch has padding"
+    );
+    let got = tch::no_grad(|| model.forward_packed(&p.to_input(Device::Cpu), false));
+    let n = model.num_labels();
+    let want = ours
+        .view([-1, n])
+        .index_select(0, &mask.view([-1]).nonzero().squeeze_dim(1));
+    let diff = max_abs_diff(&got, &want);
+    eprintln!("{name}: packed vs padded logits max abs diff {diff:.3e}");
+    assert!(diff < 1e-5, "{name}: packed logits differ by {diff}");
+}
+
+/// Loss and every parameter's gradient equal transformers' (dropout off), through the padded
+/// and the packed forward.
 fn check_gradients(name: &str, model: &TokenClassifier, tok: &HfTokenizer, dir: &Path) {
+    for packed_forward in [false, true] {
+        check_gradients_once(name, model, tok, dir, packed_forward);
+    }
+}
+
+fn check_gradients_once(
+    name: &str,
+    model: &TokenClassifier,
+    tok: &HfTokenizer,
+    dir: &Path,
+    packed_forward: bool,
+) {
     let exp = read_tensors(&dir.join("grads.safetensors"));
     let (ids, mask) = batch(tok, &sentences()[..12], Some(TINY_MAX_LEN));
     let n = model.num_labels();
     let labels = ids.remainder(n).masked_fill(&mask.eq(0), -100);
-    let logits = model.forward_t(&ids, &mask, false);
+    let (logits, labels) = if packed_forward {
+        let p = packed(&ids, &mask);
+        let real = mask.view([-1]).nonzero().squeeze_dim(1);
+        let labels = labels.view([-1]).index_select(0, &real);
+        (
+            model.forward_packed(&p.to_input(Device::Cpu), false),
+            labels,
+        )
+    } else {
+        (model.forward_t(&ids, &mask, false), labels)
+    };
     let loss = logits.view([-1, n]).cross_entropy_loss::<Tensor>(
         &labels.view([-1]),
         None,
@@ -91,7 +144,7 @@ fn check_gradients(name: &str, model: &TokenClassifier, tok: &HfTokenizer, dir: 
         }
     }
     eprintln!(
-        "{name}: loss diff {loss_diff:.3e}, worst gradient max abs diff {:.3e} ({})",
+        "{name} (packed: {packed_forward}): loss diff {loss_diff:.3e}, worst gradient max abs diff {:.3e} ({})",
         worst.0, worst.1
     );
     assert!(loss_diff < 1e-5 && worst.0 < TOL, "{name}: {worst:?}");
@@ -198,7 +251,8 @@ fn autocast_bf16_switch() {
     autocast::set_cuda_autocast_dtype(autocast::BFLOAT16).unwrap();
     assert_eq!(autocast::cuda_autocast_dtype().unwrap(), autocast::BFLOAT16);
     autocast::set_cuda_autocast_dtype(before).unwrap();
-    // On the CPU the flag changes nothing.
+    // On the CPU: bf16 matmuls (close to fp32, not equal), fp32 logits, and the thread's
+    // autocast state restored afterwards.
     let mut model =
         TokenClassifier::from_dir(&fixtures().join("tiny_bert"), None, Device::Cpu).unwrap();
     let ids = Tensor::from_slice(&[2i64, 10, 11, 3]).view([1, 4]);
@@ -206,6 +260,13 @@ fn autocast_bf16_switch() {
     let a = logits(&model, &ids, &mask);
     model.set_autocast_bf16(true).unwrap();
     assert!(model.autocast_bf16());
+    let b = logits(&model, &ids, &mask);
+    assert_eq!(b.kind(), Kind::Float);
+    let diff = max_abs_diff(&a, &b);
+    assert!(diff > 0.0 && diff < 0.5, "bf16 vs fp32 logits: {diff}");
+    let x = Tensor::ones([2, 2], (Kind::Float, Device::Cpu));
+    assert_eq!(x.matmul(&x).kind(), Kind::Float, "autocast left on");
+    model.set_autocast_bf16(false).unwrap();
     assert_eq!(max_abs_diff(&a, &logits(&model, &ids, &mask)), 0.0);
 }
 

@@ -1,7 +1,7 @@
 //! Preprocessing (entities → aligned tag ids) on a French text with accents and sub-tokens, and
 //! dynamic padding.
 
-use medkit_plugin_hf::collate::{length_groups, pad, IGNORE_INDEX};
+use medkit_plugin_hf::collate::{pack_features, pad, IGNORE_INDEX};
 use medkit_plugin_hf::ops::tiny::{document, temp_dir, write_tiny_bert};
 use medkit_plugin_hf::trainable::HfEntityMatcherTrainable;
 use medkit_sdk::{Features, Trainable};
@@ -125,15 +125,32 @@ fn collate_pads_ids_mask_and_labels() {
 }
 
 #[test]
-fn length_groups_bound_padding() {
-    assert_eq!(
-        length_groups(&[10, 100, 11, 98], 0.1),
-        vec![vec![0, 2], vec![3, 1]]
+fn packing_drops_padding_and_keeps_example_order() {
+    let f = |ids: Vec<i64>, labels: Vec<i64>| Features {
+        input_ids: ids.into(),
+        labels: labels.into(),
+    };
+    let a = f(vec![101, 7, 8, 102], vec![-100, 1, 2, -100]);
+    let b = f(vec![101, 9, 102], vec![-100, 3, -100]);
+    let p = pack_features(&[&a, &b]).unwrap();
+    assert_eq!((p.batch, p.seq_len, p.tokens()), (2, 4, 7));
+    assert_eq!(p.input_ids, [101, 7, 8, 102, 101, 9, 102]);
+    assert_eq!(p.positions, [0, 1, 2, 3, 0, 1, 2]);
+    assert_eq!(p.index, [0, 1, 2, 3, 4, 5, 6]);
+    assert_eq!(p.attention_mask, [1, 1, 1, 1, 1, 1, 1, 0]);
+    assert_eq!(p.offsets, [0, 4, 7]);
+    let (refs, preds) = p.split_outputs(&[0, 5, 6, 0, 0, 4, 0]);
+    assert_eq!(refs, vec![vec![1, 2], vec![3]]);
+    assert_eq!(preds, vec![vec![5, 6], vec![4]]);
+    // Grid rows skip the padding of shorter rows: b is the shorter one first here.
+    let p = pack_features(&[&b, &a]).unwrap();
+    assert_eq!(p.index, [0, 1, 2, 4, 5, 6, 7]);
+    let bad = f(vec![1, 2], vec![0]);
+    let err = pack_features(&[&a, &bad]).unwrap_err();
+    assert!(
+        err.contains("example 1") && err.contains("2 input ids but 1 labels"),
+        "{err}"
     );
-    assert_eq!(length_groups(&[50, 50, 50], 0.1), vec![vec![0, 1, 2]]);
-    assert_eq!(length_groups(&[], 0.1), Vec::<Vec<usize>>::new());
-    // With no tolerance every distinct length is its own group.
-    assert_eq!(length_groups(&[3, 4, 3], 0.0), vec![vec![0, 2], vec![1]]);
 }
 
 #[test]

@@ -86,8 +86,10 @@ fn loss_decreases_and_eval_is_deterministic() {
     let losses = train_steps(&mut t, &data, 20);
     assert!(losses.iter().all(|l| l.is_finite()));
     let after = t.eval_step(data.clone()).unwrap();
+    // Dropout makes the exact curve depend on the RNG stream: over seeds 1-6 the eval loss ends
+    // at 0.36-0.57 of its start (libtorch's dropout kernel or ours alike).
     assert!(
-        after.loss < 0.5 * before.loss,
+        after.loss < 0.65 * before.loss,
         "eval loss {} → {} (train losses {losses:?})",
         before.loss,
         after.loss

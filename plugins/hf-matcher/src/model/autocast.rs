@@ -1,19 +1,32 @@
-//! bf16 autocast on CUDA. tch's `autocast` toggles CUDA autocast but leaves libtorch's default
-//! dtype (fp16); the dtype setter is a C++ function tch does not wrap, so it is looked up by
-//! its mangled name in the already loaded libtorch_cpu.
+//! bf16 autocast. On CUDA, tch's `autocast` toggles autocast but leaves libtorch's default dtype
+//! (fp16); on the CPU tch has no switch at all. The setters are C++ functions tch does not wrap,
+//! so they are looked up by their mangled names in the already loaded libtorch_cpu.
 use super::ModelError;
 
 const SET: &[u8] = b"_ZN2at8autocast18set_autocast_dtypeEN3c1010DeviceTypeENS1_10ScalarTypeE\0";
 const GET: &[u8] = b"_ZN2at8autocast18get_autocast_dtypeEN3c1010DeviceTypeE\0";
-/// c10::DeviceType::CUDA and c10::ScalarType::{Half, BFloat16} (int8 enums).
+const SET_ENABLED: &[u8] = b"_ZN2at8autocast20set_autocast_enabledEN3c1010DeviceTypeEb\0";
+const IS_ENABLED: &[u8] = b"_ZN2at8autocast19is_autocast_enabledEN3c1010DeviceTypeE\0";
+const CLEAR_CACHE: &[u8] = b"_ZN2at8autocast11clear_cacheEv\0";
+/// c10::DeviceType::{CPU, CUDA} and c10::ScalarType::{Half, BFloat16} (int8 enums).
+const CPU: i8 = 0;
 const CUDA: i8 = 1;
 pub const HALF: i8 = 5;
 pub const BFLOAT16: i8 = 15;
 
 fn library() -> Result<libloading::os::unix::Library, ModelError> {
-    // Force libtorch to be loaded (any tch call does) before looking in the process.
+    // Force libtorch to be loaded (any tch call does) before looking it up. In a plugin loaded
+    // with RTLD_LOCAL its symbols are not global, so ask for libtorch_cpu's own handle
+    // (RTLD_NOLOAD: only if already loaded); a binary linked to it directly finds them globally.
     let _ = tch::Cuda::is_available();
-    Ok(libloading::os::unix::Library::this())
+    use libloading::os::unix::{Library, RTLD_LAZY};
+    const RTLD_NOLOAD: std::os::raw::c_int = 0x4;
+    // SAFETY: RTLD_NOLOAD opens nothing new: it returns the loaded libtorch_cpu, which runs no
+    // initialisers a second time.
+    match unsafe { Library::open(Some("libtorch_cpu.so"), RTLD_LAZY | RTLD_NOLOAD) } {
+        Ok(lib) => Ok(lib),
+        Err(_) => Ok(Library::this()),
+    }
 }
 
 /// libtorch's CUDA autocast dtype (a c10::ScalarType code).
@@ -41,4 +54,79 @@ pub fn set_cuda_autocast_dtype(dtype: i8) -> Result<(), ModelError> {
         f(CUDA, dtype);
     }
     Ok(())
+}
+
+/// The CPU autocast entry points, resolved once.
+struct CpuAutocast {
+    set_enabled: unsafe extern "C" fn(i8, bool),
+    is_enabled: unsafe extern "C" fn(i8) -> bool,
+    set_dtype: unsafe extern "C" fn(i8, i8),
+    clear_cache: unsafe extern "C" fn(),
+}
+
+fn cpu_autocast() -> Result<&'static CpuAutocast, ModelError> {
+    static FNS: std::sync::OnceLock<Result<CpuAutocast, String>> = std::sync::OnceLock::new();
+    FNS.get_or_init(|| {
+        let lib = library().map_err(|e| e.to_string())?;
+        // SAFETY: the signatures are those of at::autocast's functions named by the symbols
+        // (c10 enums are int8); libtorch stays loaded for the life of the process.
+        unsafe {
+            let get = |name: &[u8]| {
+                lib.get::<unsafe extern "C" fn()>(name)
+                    .map(|f| *f as *const ())
+                    .map_err(|e| format!("libtorch autocast function not found: {e}"))
+            };
+            Ok(CpuAutocast {
+                set_enabled: std::mem::transmute::<*const (), unsafe extern "C" fn(i8, bool)>(get(
+                    SET_ENABLED,
+                )?),
+                is_enabled: std::mem::transmute::<*const (), unsafe extern "C" fn(i8) -> bool>(
+                    get(IS_ENABLED)?,
+                ),
+                set_dtype: std::mem::transmute::<*const (), unsafe extern "C" fn(i8, i8)>(get(
+                    SET,
+                )?),
+                clear_cache: std::mem::transmute::<*const (), unsafe extern "C" fn()>(get(
+                    CLEAR_CACHE,
+                )?),
+            })
+        }
+    })
+    .as_ref()
+    .map_err(|e| ModelError::Device(e.clone()))
+}
+
+/// Whether CPU bf16 autocast can be switched on in this libtorch.
+pub fn check_cpu() -> Result<(), ModelError> {
+    cpu_autocast().map(|_| ())
+}
+
+/// Runs `f` with CPU autocast on (bf16: linear layers and attention in bf16, reductions and
+/// norms in fp32, as torch.autocast("cpu")), restoring the previous state afterwards. The state
+/// is thread-local in libtorch, like Python's context manager.
+pub fn cpu_bf16<T>(f: impl FnOnce() -> T) -> T {
+    let Ok(fns) = cpu_autocast() else {
+        return f();
+    };
+    // SAFETY: see cpu_autocast.
+    let was = unsafe { (fns.is_enabled)(CPU) };
+    unsafe {
+        (fns.set_dtype)(CPU, BFLOAT16);
+        (fns.set_enabled)(CPU, true);
+    }
+    struct Restore(&'static CpuAutocast, bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            // SAFETY: see cpu_autocast.
+            unsafe {
+                (self.0.set_enabled)(CPU, self.1);
+                if !self.1 {
+                    // Casted weight copies are cached while autocast is on; drop them.
+                    (self.0.clear_cache)();
+                }
+            }
+        }
+    }
+    let _restore = Restore(fns, was);
+    f()
 }

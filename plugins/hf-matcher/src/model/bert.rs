@@ -1,8 +1,12 @@
 //! BERT encoder (also the body of RoBERTa / CamemBERT / XLM-RoBERTa), HF module names.
 use tch::nn::Path;
+
+use super::dropout::DropoutExt;
 use tch::Tensor;
 
-use super::layers::{additive_mask, attention, Activation, Embedding, LayerNorm, Linear};
+use super::layers::{
+    additive_mask, attention, fused_linear, Activation, Embedding, LayerNorm, Layout, Linear,
+};
 use super::roberta::position_ids_from_input_ids;
 use crate::config::ModelConfig;
 
@@ -36,21 +40,30 @@ impl BertEmbeddings {
         }
     }
 
-    pub fn forward(&self, input_ids: &Tensor, train: bool) -> Tensor {
-        let seq = input_ids.size()[1];
+    /// `positions`: each packed token's position in its sequence (from 0), for `[tokens]` ids;
+    /// `None` for padded `[batch, seq]` ids.
+    pub fn forward(&self, input_ids: &Tensor, positions: Option<&Tensor>, train: bool) -> Tensor {
         // token_type_ids are all 0: add row 0 (broadcast) instead of gathering a zeros tensor.
         let type0 = self.token_type_embeddings.weight.get(0);
         let x = self.word_embeddings.forward(input_ids) + type0;
-        let x = match self.roberta_padding_idx {
-            Some(pad) => {
+        let x = match (positions, self.roberta_padding_idx) {
+            // RoBERTa numbers real tokens from padding_idx + 1 (packed tokens are all real).
+            (Some(pos), Some(pad)) => x + self.position_embeddings.forward(&(pos + pad + 1)),
+            (Some(pos), None) => x + self.position_embeddings.forward(pos),
+            (None, Some(pad)) => {
                 x + self
                     .position_embeddings
                     .forward(&position_ids_from_input_ids(input_ids, pad))
             }
             // Positions 0..seq: a slice of the table, no gather.
-            None => x + self.position_embeddings.weight.narrow(0, 0, seq),
+            (None, None) => {
+                x + self
+                    .position_embeddings
+                    .weight
+                    .narrow(0, 0, input_ids.size()[1])
+            }
         };
-        self.layer_norm.forward(&x).dropout(self.dropout, train)
+        self.layer_norm.forward(&x).dropout_t(self.dropout, train)
     }
 }
 
@@ -91,22 +104,15 @@ impl BertLayer {
         }
     }
 
-    pub fn forward(&self, x: &Tensor, mask: &Tensor, train: bool) -> Tensor {
-        let ctx = attention(
-            &self.query.forward(x),
-            &self.key.forward(x),
-            &self.value.forward(x),
-            mask,
-            self.heads,
-            self.attn_dropout,
-            train,
-        );
+    pub fn forward(&self, x: &Tensor, layout: &Layout, train: bool) -> Tensor {
+        let qkv = fused_linear(x, &[&self.query, &self.key, &self.value]);
+        let ctx = attention(&qkv, layout, self.heads, self.attn_dropout, train);
         let a = self
             .attn_norm
-            .forward(&(self.attn_out.forward(&ctx).dropout(self.dropout, train) + x));
+            .forward(&(self.attn_out.forward(&ctx).dropout_t(self.dropout, train) + x));
         let i = self.act.forward(&self.intermediate.forward(&a));
         self.out_norm
-            .forward(&(self.output.forward(&i).dropout(self.dropout, train) + a))
+            .forward(&(self.output.forward(&i).dropout_t(self.dropout, train) + a))
     }
 }
 
@@ -128,10 +134,26 @@ impl BertModel {
     }
 
     pub fn forward(&self, input_ids: &Tensor, attention_mask: &Tensor, train: bool) -> Tensor {
-        let mut x = self.embeddings.forward(input_ids, train);
+        let x = self.embeddings.forward(input_ids, None, train);
         let mask = additive_mask(attention_mask, x.kind());
+        self.encode(x, &Layout::Padded { mask }, train)
+    }
+
+    /// Packed `[tokens]` ids and positions → `[tokens, hidden]`.
+    pub fn forward_packed(
+        &self,
+        input_ids: &Tensor,
+        positions: &Tensor,
+        layout: &Layout,
+        train: bool,
+    ) -> Tensor {
+        let x = self.embeddings.forward(input_ids, Some(positions), train);
+        self.encode(x, layout, train)
+    }
+
+    fn encode(&self, mut x: Tensor, layout: &Layout, train: bool) -> Tensor {
         for layer in &self.layers {
-            x = layer.forward(&x, &mask, train);
+            x = layer.forward(&x, layout, train);
         }
         x
     }

@@ -1,8 +1,12 @@
 //! DistilBERT encoder, HF module names (`embeddings`, `transformer.layer.N.{attention,ffn}`).
 use tch::nn::Path;
+
+use super::dropout::DropoutExt;
 use tch::Tensor;
 
-use super::layers::{additive_mask, attention, Activation, Embedding, LayerNorm, Linear};
+use super::layers::{
+    additive_mask, attention, fused_linear, Activation, Embedding, LayerNorm, Layout, Linear,
+};
 use crate::config::ModelConfig;
 
 // DistilBERT hard-codes its LayerNorm eps.
@@ -44,16 +48,9 @@ impl Block {
         }
     }
 
-    fn forward(&self, x: &Tensor, mask: &Tensor, train: bool) -> Tensor {
-        let ctx = attention(
-            &self.q_lin.forward(x),
-            &self.k_lin.forward(x),
-            &self.v_lin.forward(x),
-            mask,
-            self.heads,
-            self.attn_dropout,
-            train,
-        );
+    fn forward(&self, x: &Tensor, layout: &Layout, train: bool) -> Tensor {
+        let qkv = fused_linear(x, &[&self.q_lin, &self.k_lin, &self.v_lin]);
+        let ctx = attention(&qkv, layout, self.heads, self.attn_dropout, train);
         // HF applies no dropout after out_lin.
         let a = self
             .sa_layer_norm
@@ -61,7 +58,7 @@ impl Block {
         let f = self
             .lin2
             .forward(&self.act.forward(&self.lin1.forward(&a)))
-            .dropout(self.dropout, train);
+            .dropout_t(self.dropout, train);
         self.output_layer_norm.forward(&(f + a))
     }
 }
@@ -97,10 +94,28 @@ impl DistilBertModel {
         let seq = input_ids.size()[1];
         let x = self.word_embeddings.forward(input_ids)
             + self.position_embeddings.weight.narrow(0, 0, seq);
-        let mut x = self.layer_norm.forward(&x).dropout(self.dropout, train);
+        let x = self.layer_norm.forward(&x).dropout_t(self.dropout, train);
         let mask = additive_mask(attention_mask, x.kind());
+        self.encode(x, &Layout::Padded { mask }, train)
+    }
+
+    /// Packed `[tokens]` ids and positions → `[tokens, hidden]`.
+    pub fn forward_packed(
+        &self,
+        input_ids: &Tensor,
+        positions: &Tensor,
+        layout: &Layout,
+        train: bool,
+    ) -> Tensor {
+        let x =
+            self.word_embeddings.forward(input_ids) + self.position_embeddings.forward(positions);
+        let x = self.layer_norm.forward(&x).dropout_t(self.dropout, train);
+        self.encode(x, layout, train)
+    }
+
+    fn encode(&self, mut x: Tensor, layout: &Layout, train: bool) -> Tensor {
         for layer in &self.layers {
-            x = layer.forward(&x, &mask, train);
+            x = layer.forward(&x, layout, train);
         }
         x
     }

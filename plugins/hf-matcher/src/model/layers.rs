@@ -106,29 +106,77 @@ pub fn additive_mask(attention_mask: &Tensor, kind: Kind) -> Tensor {
     (inverted * min).unsqueeze(1).unsqueeze(1)
 }
 
-/// Multi-head self-attention core: q/k/v already projected, [batch, seq, hidden].
-/// Uses the fused SDPA kernel (same math as transformers' eager/sdpa paths).
-pub fn attention(
-    q: &Tensor,
-    k: &Tensor,
-    v: &Tensor,
-    mask: &Tensor,
-    heads: i64,
-    dropout: f64,
-    train: bool,
-) -> Tensor {
-    let (b, s, h) = q.size3().expect("[batch, seq, hidden]");
-    let split = |t: &Tensor| t.view([b, s, heads, h / heads]).transpose(1, 2);
+/// How a batch's tokens are laid out between the layers. Everything but attention is per token,
+/// so only attention needs to know.
+pub enum Layout {
+    /// `[batch, seq, hidden]` with an additive `[batch, 1, 1, seq]` mask.
+    Padded { mask: Tensor },
+    /// `[tokens, hidden]`: the real tokens of the batch back to back, padding removed, so the
+    /// linear layers (most of the FLOPs) run on real tokens only. `index[t]` is token t's row in
+    /// the `[batch * seq]` padded grid, where attention runs (with `mask`; `None` when nothing is
+    /// padded).
+    Packed {
+        index: Tensor,
+        batch: i64,
+        seq: i64,
+        mask: Option<Tensor>,
+    },
+}
+
+/// Linear layers `[out_i, in]` applied as one product (fused q/k/v projections): one larger
+/// GEMM is faster than three small ones; gradients flow back to each weight through `cat`.
+pub fn fused_linear(x: &Tensor, parts: &[&Linear]) -> Tensor {
+    let w: Vec<&Tensor> = parts.iter().map(|l| &l.weight).collect();
+    let b: Vec<&Tensor> = parts.iter().map(|l| &l.bias).collect();
+    x.linear(&Tensor::cat(&w, 0), Some(&Tensor::cat(&b, 0)))
+}
+
+/// Multi-head self-attention core on fused q/k/v projections (`[..., 3 * hidden]`, in `layout`);
+/// returns the context in the same layout. Uses the fused SDPA kernel (same math as
+/// transformers' eager/sdpa paths).
+pub fn attention(qkv: &Tensor, layout: &Layout, heads: i64, dropout: f64, train: bool) -> Tensor {
+    let h = qkv.size().last().copied().expect("[..., 3 * hidden]") / 3;
     let p = if train { dropout } else { 0.0 };
-    let ctx = Tensor::scaled_dot_product_attention(
-        &split(q),
-        &split(k),
-        &split(v),
-        Some(mask),
-        p,
-        false,
-        None,
-        false,
-    );
-    ctx.transpose(1, 2).reshape([b, s, h])
+    let sdpa = |qkv: &Tensor, b: i64, s: i64, mask: Option<&Tensor>| {
+        // [b, s, 3, heads, d] -> 3 x [b, heads, s, d]
+        let t = qkv
+            .view([b, s, 3, heads, h / heads])
+            .permute([2, 0, 3, 1, 4]);
+        let (q, k, v) = (t.get(0), t.get(1), t.get(2));
+        let ctx = if p > 0.0 && qkv.device() == tch::Device::Cpu {
+            // SDPA's math path with our dropout (libtorch's CPU dropout is the slow part).
+            let scores = q.matmul(&k.transpose(-2, -1)) * (1.0 / ((h / heads) as f64).sqrt());
+            let scores = match mask {
+                Some(m) => scores + m,
+                None => scores,
+            };
+            let probs = scores.softmax(-1, scores.kind());
+            super::dropout::dropout(&probs, p, true).matmul(&v)
+        } else {
+            Tensor::scaled_dot_product_attention(&q, &k, &v, mask, p, false, None, false)
+        };
+        ctx.transpose(1, 2).reshape([b * s, h])
+    };
+    match layout {
+        Layout::Padded { mask } => {
+            let (b, s, _) = qkv.size3().expect("[batch, seq, 3 * hidden]");
+            sdpa(qkv, b, s, Some(mask)).view([b, s, h])
+        }
+        Layout::Packed {
+            batch,
+            seq,
+            mask: None,
+            ..
+        } => sdpa(qkv, *batch, *seq, None),
+        Layout::Packed {
+            index,
+            batch,
+            seq,
+            mask: Some(mask),
+        } => {
+            let grid = Tensor::zeros([batch * seq, 3 * h], (qkv.kind(), qkv.device()))
+                .index_copy(0, index, qkv);
+            sdpa(&grid, *batch, *seq, Some(mask)).index_select(0, index)
+        }
+    }
 }

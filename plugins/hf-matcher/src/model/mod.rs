@@ -11,6 +11,7 @@
 pub mod autocast;
 mod bert;
 mod distilbert;
+mod dropout;
 mod error;
 mod layers;
 mod load;
@@ -25,11 +26,24 @@ pub use error::ModelError;
 pub use roberta::position_ids_from_input_ids;
 
 use crate::config::{Family, ModelConfig};
-use layers::Linear;
+use dropout::DropoutExt;
+use layers::{additive_mask, Layout, Linear};
 
 enum Encoder {
     Bert(bert::BertModel),
     DistilBert(distilbert::DistilBertModel),
+}
+
+/// A packed batch on the model's device (see [`TokenClassifier::forward_packed`]).
+pub struct PackedInput {
+    /// `[tokens]`: the real tokens of every example, back to back.
+    pub input_ids: Tensor,
+    /// `[tokens]`: each token's position in its example, from 0.
+    pub positions: Tensor,
+    /// `[tokens]`: each token's row in the `[batch * seq]` padded grid.
+    pub index: Tensor,
+    /// `[batch, seq]`: 1 for real tokens, 0 for padding.
+    pub attention_mask: Tensor,
 }
 
 pub struct TokenClassifier {
@@ -38,7 +52,7 @@ pub struct TokenClassifier {
     encoder: Encoder,
     classifier: Linear,
     head_dropout: f64,
-    /// bf16 autocast on CUDA (off by default: fp32 everywhere); set with `set_autocast_bf16`.
+    /// bf16 autocast (off by default: fp32 everywhere); set with `set_autocast_bf16`.
     autocast_bf16: bool,
 }
 
@@ -74,18 +88,52 @@ impl TokenClassifier {
 
     /// logits [batch, seq, num_labels] (fp32); `train` switches dropout on.
     pub fn forward_t(&self, input_ids: &Tensor, attention_mask: &Tensor, train: bool) -> Tensor {
-        let run = || {
+        self.autocast(|| {
             let hidden = match &self.encoder {
                 Encoder::Bert(m) => m.forward(input_ids, attention_mask, train),
                 Encoder::DistilBert(m) => m.forward(input_ids, attention_mask, train),
             };
             self.classifier
-                .forward(&hidden.dropout(self.head_dropout, train))
+                .forward(&hidden.dropout_t(self.head_dropout, train))
+        })
+    }
+
+    /// logits [tokens, num_labels] (fp32) of a packed batch (padding removed): the same values
+    /// as `forward_t` at the real positions, with the linear layers run on real tokens only.
+    pub fn forward_packed(&self, batch: &PackedInput, train: bool) -> Tensor {
+        let (b, s) = batch
+            .attention_mask
+            .size2()
+            .expect("[batch, seq] attention mask");
+        let layout = Layout::Packed {
+            index: batch.index.shallow_clone(),
+            batch: b,
+            seq: s,
+            mask: (batch.input_ids.size()[0] < b * s)
+                .then(|| additive_mask(&batch.attention_mask, Kind::Float)),
         };
-        if self.autocast_bf16 && self.vs.device().is_cuda() {
-            tch::autocast(true, run).to_kind(Kind::Float)
+        self.autocast(|| {
+            let hidden = match &self.encoder {
+                Encoder::Bert(m) => {
+                    m.forward_packed(&batch.input_ids, &batch.positions, &layout, train)
+                }
+                Encoder::DistilBert(m) => {
+                    m.forward_packed(&batch.input_ids, &batch.positions, &layout, train)
+                }
+            };
+            self.classifier
+                .forward(&hidden.dropout_t(self.head_dropout, train))
+        })
+    }
+
+    /// Runs `f` under bf16 autocast when it is on (CUDA or CPU), logits back in fp32.
+    fn autocast(&self, f: impl FnOnce() -> Tensor) -> Tensor {
+        if !self.autocast_bf16 {
+            f()
+        } else if self.vs.device().is_cuda() {
+            tch::autocast(true, f).to_kind(Kind::Float)
         } else {
-            run()
+            autocast::cpu_bf16(f).to_kind(Kind::Float)
         }
     }
 
@@ -139,11 +187,13 @@ impl TokenClassifier {
         })
     }
 
-    /// Mixed precision for forward_t on CUDA: matmuls in bf16 under libtorch autocast, logits
-    /// returned in fp32. No effect on the CPU.
+    /// Mixed precision for the forward passes: matmuls in bf16 under libtorch autocast (CUDA or
+    /// CPU; fp32 master weights, so gradients and optimizer stay fp32), logits returned in fp32.
     pub fn set_autocast_bf16(&mut self, on: bool) -> Result<(), ModelError> {
         if on && self.vs.device().is_cuda() {
             autocast::set_cuda_autocast_dtype(autocast::BFLOAT16)?;
+        } else if on {
+            autocast::check_cpu()?;
         }
         self.autocast_bf16 = on;
         Ok(())

@@ -1,0 +1,121 @@
+//! Dropout on the CPU. libtorch's CPU dropout draws one Bernoulli sample at a time from its
+//! Mersenne twister: about 1.3 ms per `[500, 384]` activation and 5 ms per attention-probability
+//! tensor here, 15% of a MiniLM training step. This one fills the mask from a SplitMix64 stream
+//! (two 32-bit draws per word) seeded from torch's generator, so `manual_seed` still makes runs
+//! repeatable. On other devices libtorch's own kernel is used.
+use tch::{Device, Kind, Tensor};
+
+/// Inverted dropout: zeroes each element with probability `p`, scales the rest by 1/(1-p).
+pub fn dropout(x: &Tensor, p: f64, train: bool) -> Tensor {
+    if !train || p <= 0.0 {
+        return x.shallow_clone();
+    }
+    if x.device() != Device::Cpu || p >= 1.0 {
+        return x.dropout(p, train);
+    }
+    let mask = keep_mask(&x.size(), p);
+    if x.kind() == Kind::Float {
+        x * mask
+    } else {
+        x * mask.to_kind(x.kind())
+    }
+}
+
+/// [`dropout`] as a method, in place of `Tensor::dropout`.
+pub trait DropoutExt {
+    fn dropout_t(&self, p: f64, train: bool) -> Tensor;
+}
+
+impl DropoutExt for Tensor {
+    fn dropout_t(&self, p: f64, train: bool) -> Tensor {
+        dropout(self, p, train)
+    }
+}
+
+/// A float tensor of 0 (probability `p`) and 1/(1-p).
+pub fn keep_mask(shape: &[i64], p: f64) -> Tensor {
+    let mask = Tensor::empty(shape, (Kind::Float, Device::Cpu));
+    let n = mask.numel();
+    // One draw from torch's (seeded) generator seeds this mask's stream.
+    let seed = Tensor::randint(i64::MAX, [1], (Kind::Int64, Device::Cpu)).int64_value(&[0]);
+    // SAFETY: `mask` is a fresh contiguous CPU float tensor of `n` elements, owned here.
+    let out = unsafe { std::slice::from_raw_parts_mut(mask.data_ptr() as *mut f32, n) };
+    fill(out, seed as u64, p);
+    mask
+}
+
+fn fill(out: &mut [f32], seed: u64, p: f64) {
+    let threshold = (p * 4_294_967_296.0).round() as u64;
+    let keep = (1.0 / (1.0 - p)) as f32;
+    let mut state = seed;
+    let mut chunks = out.chunks_exact_mut(2);
+    for pair in &mut chunks {
+        let r = splitmix64(&mut state);
+        pair[0] = if (r & 0xffff_ffff) >= threshold {
+            keep
+        } else {
+            0.0
+        };
+        pair[1] = if (r >> 32) >= threshold { keep } else { 0.0 };
+    }
+    if let [last] = chunks.into_remainder() {
+        *last = if (splitmix64(&mut state) & 0xffff_ffff) >= threshold {
+            keep
+        } else {
+            0.0
+        };
+    }
+}
+
+fn splitmix64(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drops_the_right_share_and_scales_the_rest() {
+        let mut out = vec![0f32; 1_000_001];
+        fill(&mut out, 7, 0.1);
+        let dropped = out.iter().filter(|&&x| x == 0.0).count() as f64 / out.len() as f64;
+        assert!((dropped - 0.1).abs() < 0.002, "dropped share {dropped}");
+        let kept: Vec<f32> = out.iter().copied().filter(|&x| x != 0.0).collect();
+        assert!(kept.iter().all(|&x| (x - 1.0 / 0.9).abs() < 1e-6));
+        // Mean preserved (inverted dropout).
+        let mean = out.iter().map(|&x| x as f64).sum::<f64>() / out.len() as f64;
+        assert!((mean - 1.0).abs() < 0.003, "mean {mean}");
+    }
+
+    #[test]
+    fn seeded_by_torch_and_off_in_eval() {
+        let x = Tensor::ones([64, 33], (Kind::Float, Device::Cpu));
+        tch::manual_seed(3);
+        let a = dropout(&x, 0.25, true);
+        tch::manual_seed(3);
+        let b = dropout(&x, 0.25, true);
+        assert!(a.equal(&b), "same torch seed, same mask");
+        let c = dropout(&x, 0.25, true);
+        assert!(!a.equal(&c), "the stream moves on");
+        assert!(dropout(&x, 0.25, false).equal(&x));
+        assert!(dropout(&x, 0.0, true).equal(&x));
+        let bf = dropout(&x.to_kind(Kind::BFloat16), 0.25, true);
+        assert_eq!(bf.kind(), Kind::BFloat16);
+        // Gradients flow through the kept elements only, scaled.
+        let w = x.set_requires_grad(true);
+        let y = dropout(&w, 0.5, true);
+        y.sum(Kind::Float).backward();
+        let g = w.grad();
+        assert!(
+            g.eq_tensor(&(y.detach().ne(0.0).to_kind(Kind::Float) * 2.0))
+                .all()
+                .int64_value(&[])
+                == 1
+        );
+    }
+}
