@@ -87,6 +87,7 @@ impl HfEntityMatcher {
         model
             .set_autocast_bf16(config.bf16)
             .map_err(|e| e.to_string())?;
+        model.freeze_for_inference();
         let tokenizer = HfTokenizer::from_dir(&dir).map_err(|e| e.to_string())?;
         let max_length = common::max_length(config.tokenizer_max_length, &dir, &model.config);
         let specials = tokenizer

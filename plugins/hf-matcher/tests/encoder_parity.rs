@@ -60,6 +60,10 @@ fn check_tiny(name: &str) -> f64 {
     eprintln!("{name}: logits max abs diff vs transformers: {diff:.3e}");
     assert!(diff < TOL, "{name}: max abs diff {diff}");
     check_packed(name, &model, &ids, &mask, &ours);
+    let mut frozen = TokenClassifier::from_dir(&dir, None, Device::Cpu).unwrap();
+    frozen.freeze_for_inference();
+    let d = max_abs_diff(&logits(&frozen, &ids, &mask), &ours);
+    assert!(d < 1e-6, "{name}: inference-frozen model differs by {d}");
     check_gradients(name, &model, &tok, &dir);
     check_relabel(&dir, &model, &ids, &mask, &ours);
     check_save_roundtrip(&model, &tok, &ids, &mask, &ours);

@@ -5,7 +5,7 @@ use super::dropout::DropoutExt;
 use tch::Tensor;
 
 use super::layers::{
-    additive_mask, attention, fused_linear, Activation, Embedding, LayerNorm, Layout, Linear,
+    additive_mask, attention, Activation, Embedding, LayerNorm, Layout, Linear, Qkv,
 };
 use super::roberta::position_ids_from_input_ids;
 use crate::config::ModelConfig;
@@ -68,9 +68,7 @@ impl BertEmbeddings {
 }
 
 pub struct BertLayer {
-    query: Linear,
-    key: Linear,
-    value: Linear,
+    qkv: Qkv,
     attn_out: Linear,
     attn_norm: LayerNorm,
     intermediate: Linear,
@@ -89,9 +87,11 @@ impl BertLayer {
         let s = &att / "self";
         let so = &att / "output";
         BertLayer {
-            query: Linear::new(&s / "query", h, h),
-            key: Linear::new(&s / "key", h, h),
-            value: Linear::new(&s / "value", h, h),
+            qkv: Qkv::new(
+                Linear::new(&s / "query", h, h),
+                Linear::new(&s / "key", h, h),
+                Linear::new(&s / "value", h, h),
+            ),
             attn_out: Linear::new(&so / "dense", h, h),
             attn_norm: LayerNorm::new(&so / "LayerNorm", h, c.layer_norm_eps),
             intermediate: Linear::new(&p / "intermediate" / "dense", h, i),
@@ -105,7 +105,7 @@ impl BertLayer {
     }
 
     pub fn forward(&self, x: &Tensor, layout: &Layout, train: bool) -> Tensor {
-        let qkv = fused_linear(x, &[&self.query, &self.key, &self.value]);
+        let qkv = self.qkv.forward(x);
         let ctx = attention(&qkv, layout, self.heads, self.attn_dropout, train);
         let a = self
             .attn_norm
@@ -149,6 +149,11 @@ impl BertModel {
     ) -> Tensor {
         let x = self.embeddings.forward(input_ids, Some(positions), train);
         self.encode(x, layout, train)
+    }
+
+    /// Inference only: see [`Qkv::freeze`].
+    pub fn freeze(&mut self) {
+        self.layers.iter_mut().for_each(|l| l.qkv.freeze());
     }
 
     fn encode(&self, mut x: Tensor, layout: &Layout, train: bool) -> Tensor {

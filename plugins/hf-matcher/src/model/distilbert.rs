@@ -5,7 +5,7 @@ use super::dropout::DropoutExt;
 use tch::Tensor;
 
 use super::layers::{
-    additive_mask, attention, fused_linear, Activation, Embedding, LayerNorm, Layout, Linear,
+    additive_mask, attention, Activation, Embedding, LayerNorm, Layout, Linear, Qkv,
 };
 use crate::config::ModelConfig;
 
@@ -13,9 +13,7 @@ use crate::config::ModelConfig;
 const EPS: f64 = 1e-12;
 
 struct Block {
-    q_lin: Linear,
-    k_lin: Linear,
-    v_lin: Linear,
+    qkv: Qkv,
     out_lin: Linear,
     sa_layer_norm: LayerNorm,
     lin1: Linear,
@@ -33,9 +31,11 @@ impl Block {
         let a = &p / "attention";
         let f = &p / "ffn";
         Block {
-            q_lin: Linear::new(&a / "q_lin", h, h),
-            k_lin: Linear::new(&a / "k_lin", h, h),
-            v_lin: Linear::new(&a / "v_lin", h, h),
+            qkv: Qkv::new(
+                Linear::new(&a / "q_lin", h, h),
+                Linear::new(&a / "k_lin", h, h),
+                Linear::new(&a / "v_lin", h, h),
+            ),
             out_lin: Linear::new(&a / "out_lin", h, h),
             sa_layer_norm: LayerNorm::new(&p / "sa_layer_norm", h, EPS),
             lin1: Linear::new(&f / "lin1", h, i),
@@ -49,7 +49,7 @@ impl Block {
     }
 
     fn forward(&self, x: &Tensor, layout: &Layout, train: bool) -> Tensor {
-        let qkv = fused_linear(x, &[&self.q_lin, &self.k_lin, &self.v_lin]);
+        let qkv = self.qkv.forward(x);
         let ctx = attention(&qkv, layout, self.heads, self.attn_dropout, train);
         // HF applies no dropout after out_lin.
         let a = self
@@ -111,6 +111,11 @@ impl DistilBertModel {
             self.word_embeddings.forward(input_ids) + self.position_embeddings.forward(positions);
         let x = self.layer_norm.forward(&x).dropout_t(self.dropout, train);
         self.encode(x, layout, train)
+    }
+
+    /// Inference only: see [`Qkv::freeze`].
+    pub fn freeze(&mut self) {
+        self.layers.iter_mut().for_each(|l| l.qkv.freeze());
     }
 
     fn encode(&self, mut x: Tensor, layout: &Layout, train: bool) -> Tensor {

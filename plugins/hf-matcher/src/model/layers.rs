@@ -131,6 +131,47 @@ pub fn fused_linear(x: &Tensor, parts: &[&Linear]) -> Tensor {
     x.linear(&Tensor::cat(&w, 0), Some(&Tensor::cat(&b, 0)))
 }
 
+/// The q/k/v projections of one attention layer: separate (HF's parameters, what training
+/// updates) or, for inference only, also pre-fused so no weight copy is made per forward.
+pub struct Qkv {
+    pub query: Linear,
+    pub key: Linear,
+    pub value: Linear,
+    fused: Option<Linear>,
+}
+
+impl Qkv {
+    pub fn new(query: Linear, key: Linear, value: Linear) -> Self {
+        Qkv {
+            query,
+            key,
+            value,
+            fused: None,
+        }
+    }
+
+    /// `[..., 3 * hidden]` projections of `x`.
+    pub fn forward(&self, x: &Tensor) -> Tensor {
+        match &self.fused {
+            Some(f) => f.forward(x),
+            None => fused_linear(x, &[&self.query, &self.key, &self.value]),
+        }
+    }
+
+    /// Keeps a fused copy of the weights (detached). Inference only: later updates of the
+    /// separate weights would not reach it.
+    pub fn freeze(&mut self) {
+        let parts = [&self.query, &self.key, &self.value];
+        let cat = |f: fn(&Linear) -> &Tensor| {
+            Tensor::cat(&parts.iter().map(|l| f(l)).collect::<Vec<_>>(), 0).detach()
+        };
+        self.fused = Some(Linear {
+            weight: cat(|l| &l.weight),
+            bias: cat(|l| &l.bias),
+        });
+    }
+}
+
 /// Multi-head self-attention core on fused q/k/v projections (`[..., 3 * hidden]`, in `layout`);
 /// returns the context in the same layout. Uses the fused SDPA kernel (same math as
 /// transformers' eager/sdpa paths).

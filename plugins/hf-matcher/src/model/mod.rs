@@ -126,6 +126,15 @@ impl TokenClassifier {
         })
     }
 
+    /// Prepares an inference-only model (fused attention projections, computed once instead of
+    /// per forward). Training such a model would leave the fused copies stale.
+    pub fn freeze_for_inference(&mut self) {
+        match &mut self.encoder {
+            Encoder::Bert(m) => m.freeze(),
+            Encoder::DistilBert(m) => m.freeze(),
+        }
+    }
+
     /// Runs `f` under bf16 autocast when it is on (CUDA or CPU), logits back in fp32.
     fn autocast(&self, f: impl FnOnce() -> Tensor) -> Tensor {
         if !self.autocast_bf16 {
