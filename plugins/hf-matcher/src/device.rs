@@ -1,5 +1,10 @@
 //! Device selection. The linker drops `libtorch_cuda.so` (no symbol of it is referenced), so CUDA
 //! would look absent: we dlopen it (RTLD_GLOBAL) next to the loaded `libtorch_cpu.so` first.
+//!
+//! That must happen before anything asks libtorch about CUDA: `at::detail::getCUDAHooks()` builds
+//! its hooks once (`call_once`) and keeps them, so a `Cuda::is_available()`, `Cuda::device_count()`
+//! or `manual_seed()` that runs before `libtorch_cuda.so` is loaded leaves the process with the
+//! CPU-only stub (CUDA "not available" on a GPU machine). Hence no CUDA query before the dlopen.
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
@@ -50,9 +55,14 @@ fn load_cuda_library() -> Result<(), ModelError> {
     static LOADED: OnceLock<Result<(), String>> = OnceLock::new();
     LOADED
         .get_or_init(|| {
-            // Make sure libtorch_cpu is mapped (it is as soon as any tch call ran).
-            let _ = tch::Cuda::is_available();
-            let dir = libtorch_dir().ok_or("cannot locate the loaded libtorch_cpu.so")?;
+            // libtorch_cpu is mapped already (the plugin or binary links it); if not, a
+            // CUDA-neutral call maps it. No CUDA query here: see the module comment.
+            let dir = libtorch_dir()
+                .or_else(|| {
+                    let _ = tch::get_num_threads();
+                    libtorch_dir()
+                })
+                .ok_or("cannot locate the loaded libtorch_cpu.so")?;
             let lib = dir.join("libtorch_cuda.so");
             if !lib.exists() {
                 return Err(format!(
