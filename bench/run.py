@@ -251,6 +251,12 @@ def run_rust(a, splits: dict, work: Path, env: dict, timeout: float | None) -> d
     history = json.loads((work / "out" / "history.json").read_text())
     m = re.search(r"^train: last checkpoint (.+)$", text, re.M)
     ckpt = m.group(1).strip() if m else None
+    if ckpt is None:  # the log line changed: the newest checkpoint of the run's output_dir
+        found = sorted((work / "out").glob("checkpoint_*"))
+        ckpt = str(found[-1]) if found else None
+    if ckpt is None:
+        res["error"] = "no checkpoint found in " + str(work / "out")
+        return res
     m = re.search(r"^annotate: (\d+) documents, (\d+) entities in ([\d.]+)s \(([\d.]+) docs/s\)", text, re.M)
     b1 = {"docs": int(m.group(1)), "entities": int(m.group(2)), "docs_per_s": float(m.group(4))} if m else {}
     f1_b1 = json.loads((work / "test-metrics-b1.json").read_text()).get("macro_f1-score")
