@@ -561,7 +561,7 @@ def main(argv=None) -> int:
             sys.exit(f"{corpus}/{s}.jsonl not found (--corpus; data/ncbi-disease holds the same NCBI files)")
     if a.only != "python" and not a.medkit_bin.exists():
         sys.exit(f"{a.medkit_bin} not found: cargo build --release --workspace")
-    a.python = ensure_python(a.python) if a.only != "rust" else (a.python or sys.executable)
+    a.python = ensure_python(a.python)  # the probe needs its torch even with --only rust
     work = Path(a.work).resolve()
     work.mkdir(parents=True, exist_ok=True)
     splits = {}
