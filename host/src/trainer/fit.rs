@@ -153,6 +153,7 @@ impl Trainer {
         let output_dir = config.output_dir.clone();
         std::fs::create_dir_all(&output_dir)
             .with_context(|| format!("creating output_dir {}", output_dir.display()))?;
+        checkpoint::remove_leftovers(&output_dir);
         let existing = existing_checkpoints(&output_dir);
         if !existing.is_empty() && !config.overwrite_output_dir && self.resume.is_none() {
             bail!(
@@ -172,8 +173,7 @@ impl Trainer {
                 output_dir.display()
             );
             for dir in &existing {
-                std::fs::remove_dir_all(dir)
-                    .with_context(|| format!("removing {}", dir.display()))?;
+                checkpoint::remove_checkpoint(dir)?;
             }
         }
         let resume = self.resume.clone();
@@ -357,7 +357,7 @@ impl Trainer {
                     .as_ref()
                     .is_some_and(|r| !r.completed && r.dir == prev)
                 {
-                    std::fs::remove_dir_all(&prev).ok();
+                    checkpoint::remove_checkpoint(&prev).ok();
                 }
             }
             let better = improves(
@@ -367,7 +367,7 @@ impl Trainer {
             );
             if better {
                 if let Some((old, _)) = best.take() {
-                    std::fs::remove_dir_all(&old).ok();
+                    checkpoint::remove_checkpoint(&old).ok();
                 }
                 best = Some((dir, value));
             }
