@@ -1,6 +1,7 @@
 //! Corpus I/O: medkit JSONL, BRAT, CoNLL; overlap filtering; sentence splitting.
 
 pub mod brat;
+pub mod checks;
 pub mod conll;
 pub mod medkit_json;
 pub mod overlaps;

@@ -1,6 +1,7 @@
 //! The pipeline file's schema. Unknown keys are errors naming their key path; operation sections
 //! (`operation = "name"` + the operation's own keys) are passed to the plugin, which checks them.
 
+use crate::corpus::checks::{OverlapPolicy, TextMismatchPolicy};
 use crate::trainer::TrainerConfig;
 use serde::Deserialize;
 use std::path::PathBuf;
@@ -60,6 +61,13 @@ pub struct TrainSection {
     pub train_split: String,
     #[serde(default = "defaults::validation")]
     pub eval_split: String,
+    /// An entity whose text is not what its spans cover: "error" (default) or "skip" (warn, drop,
+    /// count). See `corpus::checks`.
+    #[serde(default)]
+    pub entity_text_mismatch: TextMismatchPolicy,
+    /// Overlapping entities: "error" (default) or "keep-longest" (warn, drop the others, count).
+    #[serde(default)]
+    pub overlapping_entities: OverlapPolicy,
 }
 
 #[derive(Debug, Deserialize)]

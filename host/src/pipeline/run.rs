@@ -5,6 +5,7 @@ use super::config::{
 };
 use super::load::{load, resolve};
 use crate::commands::Context;
+use crate::corpus::checks::{check_documents, DataPolicies, Origin};
 use crate::corpus::medkit_json::read_documents;
 use crate::plugins::{search_dirs, PluginSet};
 use crate::trainer::{Callbacks, ResumePoint, TrainOutcome, Trainer};
@@ -86,6 +87,15 @@ pub fn run_file(ctx: &Context, path: &Path, sets: &[String], resume: bool) -> an
 
 /// A split name or a path → the documents (at most `max_documents`).
 fn load_docs(state: &State, what: &str, name_or_path: &str) -> anyhow::Result<Vec<TextDocument>> {
+    Ok(load_docs_with_lines(state, what, name_or_path)?.0)
+}
+
+/// The documents, their file and the line of each (for messages about them).
+fn load_docs_with_lines(
+    state: &State,
+    what: &str,
+    name_or_path: &str,
+) -> anyhow::Result<(Vec<TextDocument>, PathBuf, Vec<usize>)> {
     let path = match state.splits.get(name_or_path) {
         Some(p) => p.clone(),
         None => {
@@ -99,10 +109,55 @@ fn load_docs(state: &State, what: &str, name_or_path: &str) -> anyhow::Result<Ve
             p
         }
     };
-    let docs = read_documents(&path)?
-        .take(state.max_documents.unwrap_or(usize::MAX))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut reader = read_documents(&path)?;
+    let (mut docs, mut lines) = (Vec::new(), Vec::new());
+    let limit = state.max_documents.unwrap_or(usize::MAX);
+    while docs.len() < limit {
+        match reader.next() {
+            None => break,
+            Some(d) => {
+                docs.push(d?);
+                lines.push(reader.line());
+            }
+        }
+    }
     log::info!("Loaded {} documents from {}", docs.len(), path.display());
+    Ok((docs, path, lines))
+}
+
+/// Loads a train-stage split and applies the training-data policies to it.
+fn load_training_docs(
+    state: &State,
+    what: &str,
+    name_or_path: &str,
+    policies: DataPolicies,
+) -> anyhow::Result<Vec<TextDocument>> {
+    let (mut docs, path, lines) = load_docs_with_lines(state, what, name_or_path)?;
+    let origin = Origin {
+        path: &path,
+        lines: &lines,
+    };
+    let c = check_documents(&mut docs, &origin, policies).map_err(|e| anyhow!(e))?;
+    if c.mismatched > 0 {
+        log::warn!(
+            "{}: skipped {} entit{} whose text does not match their spans, in {} document(s) \
+             (train.entity_text_mismatch = \"skip\")",
+            path.display(),
+            c.mismatched,
+            if c.mismatched == 1 { "y" } else { "ies" },
+            c.mismatched_docs
+        );
+    }
+    if c.overlapping > 0 {
+        log::warn!(
+            "{}: dropped {} overlapping entit{} (kept the longest), in {} document(s) \
+             (train.overlapping_entities = \"keep-longest\")",
+            path.display(),
+            c.overlapping,
+            if c.overlapping == 1 { "y" } else { "ies" },
+            c.overlapping_docs
+        );
+    }
     Ok(docs)
 }
 
@@ -201,8 +256,12 @@ fn run_train(plugins: &PluginSet, state: &mut State, t: TrainSection) -> anyhow:
             _ => unreachable!(),
         }
     }
-    let train_docs = load_docs(state, "train.train_split", &t.train_split)?;
-    let eval_docs = load_docs(state, "train.eval_split", &t.eval_split)?;
+    let policies = DataPolicies {
+        text_mismatch: t.entity_text_mismatch,
+        overlaps: t.overlapping_entities,
+    };
+    let train_docs = load_training_docs(state, "train.train_split", &t.train_split, policies)?;
+    let eval_docs = load_training_docs(state, "train.eval_split", &t.eval_split, policies)?;
     let mut config = t.trainer;
     config.output_dir = output_dir;
     let (flag, _signals) = interrupt_flag()?;

@@ -64,6 +64,11 @@ pub fn read_documents(path: &Path) -> Result<DocumentReader, CorpusError> {
 }
 
 impl DocumentReader {
+    /// The 1-based line of the last document returned (0 before the first).
+    pub fn line(&self) -> usize {
+        self.line
+    }
+
     fn err(&self, msg: impl Into<String>) -> CorpusError {
         CorpusError::line(&self.path, self.line, msg)
     }
