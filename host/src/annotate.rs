@@ -1,7 +1,12 @@
 //! Streaming annotation: documents in, a NER operation on each document's raw segment, documents
 //! with the found entities out. Memory holds one batch of documents at a time.
+//!
+//! Output: whole lines are appended to `<output>.partial` after each batch, which is renamed onto
+//! `<output>` at the end. A run killed midway leaves `<output>` as it was and `<output>.partial`
+//! as valid medkit JSONL (header + the documents done); a run that fails keeps the `.partial`
+//! file too (and says so) when it holds documents.
 
-use crate::corpus::medkit_json::{read_documents, DocumentWriter};
+use crate::corpus::medkit_json::{read_documents, StreamingDocumentWriter};
 use anyhow::{anyhow, Context as _};
 use medkit_sdk::{Annotation, NerBox, TextDocument};
 use std::path::Path;
@@ -57,7 +62,8 @@ pub fn annotate_batch(
     Ok(count)
 }
 
-/// Annotates the medkit JSONL file `input` into `output` (written atomically).
+/// Annotates the medkit JSONL file `input` into `output` (see the module doc for the `.partial`
+/// file).
 pub fn annotate_file(
     ner: &mut NerBox,
     input: &Path,
@@ -68,8 +74,48 @@ pub fn annotate_file(
 ) -> anyhow::Result<AnnotateStats> {
     let start = std::time::Instant::now();
     let docs = read_documents(input)?;
-    let mut writer = DocumentWriter::create(output)?;
+    let mut writer = StreamingDocumentWriter::create(output)?;
     let mut stats = AnnotateStats::default();
+    let result = annotate_into(
+        ner,
+        input,
+        docs,
+        &mut writer,
+        &mut stats,
+        batch_size,
+        max_documents,
+        drop_existing,
+    );
+    match result {
+        Ok(()) => writer.finish()?,
+        Err(e) => {
+            return Err(match writer.abandon() {
+                Some(p) => e.context(format!(
+                    "the {} documents annotated before the error are in {} (whole lines, valid \
+                     medkit JSONL); {} is unchanged",
+                    stats.documents,
+                    p.display(),
+                    output.display()
+                )),
+                None => e,
+            })
+        }
+    }
+    stats.seconds = start.elapsed().as_secs_f64();
+    Ok(stats)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn annotate_into(
+    ner: &mut NerBox,
+    input: &Path,
+    docs: crate::corpus::medkit_json::DocumentReader,
+    writer: &mut StreamingDocumentWriter,
+    stats: &mut AnnotateStats,
+    batch_size: usize,
+    max_documents: Option<usize>,
+    drop_existing: bool,
+) -> anyhow::Result<()> {
     let mut batch = Vec::with_capacity(batch_size.max(1));
     let limit = max_documents.unwrap_or(usize::MAX);
     let mut flush =
@@ -85,18 +131,17 @@ pub fn annotate_file(
                 writer.write(&doc)?;
                 stats.documents += 1;
             }
+            writer.flush_lines()?;
             Ok(())
         };
     for doc in docs.take(limit) {
         batch.push(doc?);
         if batch.len() >= batch_size.max(1) {
-            flush(&mut batch, &mut stats)?;
+            flush(&mut batch, stats)?;
         }
     }
     if !batch.is_empty() {
-        flush(&mut batch, &mut stats)?;
+        flush(&mut batch, stats)?;
     }
-    writer.finish()?;
-    stats.seconds = start.elapsed().as_secs_f64();
-    Ok(stats)
+    Ok(())
 }

@@ -13,7 +13,8 @@ pub struct Args {
     /// medkit JSONL documents to annotate.
     #[arg(long)]
     pub input: PathBuf,
-    /// Where to write the annotated documents (medkit JSONL, written atomically).
+    /// Where to write the annotated documents (medkit JSONL): whole lines go to OUTPUT.partial,
+    /// renamed onto OUTPUT at the end (a killed run leaves OUTPUT as it was).
     #[arg(long)]
     pub output: PathBuf,
     /// none | simple | first | average | max (transformers' aggregation strategies).
