@@ -198,3 +198,77 @@ fn an_error_midway_keeps_the_whole_lines_done_and_says_where() {
     assert!(!partial(&tmp.path().join("other.jsonl")).exists());
     assert!(!tmp.path().join("other.jsonl").exists());
 }
+
+#[test]
+fn empty_documents_annotate_and_train() {
+    let tmp = tempfile::tempdir().unwrap();
+    let doc = |uid: &str, text: &str| {
+        serde_json::json!({"uid": uid, "text": text, "metadata": {}, "anns": [],
+            "_class_name": "medkit.core.text.document.TextDocument"})
+        .to_string()
+    };
+    let input = tmp.path().join("empty.jsonl");
+    std::fs::write(
+        &input,
+        [
+            HEADER.to_string(),
+            doc("e1", ""),
+            doc("e2", "   \n "),
+            doc("e3", "Fièvre."),
+        ]
+        .join("\n")
+            + "\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("out.jsonl");
+    let o = medkit(&[
+        "annotate",
+        "--model",
+        &model(),
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+        "--batch-size",
+        "2",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0]["anns"].as_array().unwrap().len(), 0);
+    assert_eq!(lines[1]["anns"].as_array().unwrap().len(), 0);
+
+    // Training with empty documents among the others.
+    let train_src = std::fs::read_to_string(root().join("tests/data/e2e/train.jsonl")).unwrap();
+    let train = tmp.path().join("train.jsonl");
+    std::fs::write(
+        &train,
+        format!("{train_src}{}\n{}\n", doc("e1", ""), doc("e2", "  ")),
+    )
+    .unwrap();
+    let cfg = tmp.path().join("p.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[corpus]\ntrain = \"{}\"\nvalidation = \"{}\"\n[train.trainable]\noperation = \
+             \"hf-entity-matcher\"\nmodel_name_or_path = \"{}\"\nlabels = [\"problem\", \
+             \"treatment\", \"test\"]\ntagging_scheme = \"iob2\"\n[train.trainer]\noutput_dir = \
+             \"{}\"\nnb_training_epochs = 1\nbatch_size = 2\nseed = 0\n[train.metrics]\noperation \
+             = \"seqeval\"\ntagging_scheme = \"iob2\"\n",
+            train.display(),
+            input.display(),
+            model(),
+            tmp.path().join("run").display()
+        ),
+    )
+    .unwrap();
+    let o = medkit(&["run", cfg.to_str().unwrap()]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(!t.contains("panicked") && !t.contains("NaN"), "{t}");
+}
