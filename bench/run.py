@@ -189,6 +189,7 @@ tagging_scheme = {json.dumps(a.scheme)}
 tag_subtokens = false
 tokenizer_max_length = {a.max_length}
 device = {json.dumps(dev)}
+bf16 = {str(a.rust_bf16).lower()}
 
 [train.trainer]
 output_dir = {json.dumps(str(work / 'out'))}
@@ -220,6 +221,7 @@ operation = "hf-entity-matcher"
 model = "@last"
 aggregation_strategy = "max"
 device = {json.dumps(dev)}
+bf16 = {str(a.rust_bf16).lower()}
 
 [[evaluate]]
 name = "test (token level)"
@@ -264,7 +266,8 @@ def run_rust(a, splits: dict, work: Path, env: dict, timeout: float | None) -> d
     out16 = work / "test-annotated-b16.jsonl"
     r16 = run_proc(base + ["--log-level", "info", "annotate", "--model", ckpt, "--input",
                            str(splits["test"]), "--output", str(out16), "--batch-size", "16",
-                           "--aggregation", "max", "--device", a.device, "--drop-existing-entities"],
+                           "--aggregation", "max", "--device", a.device, "--drop-existing-entities"]
+                   + (["--bf16"] if a.rust_bf16 else []),
                    work / "annotate-b16.log", env=env, timeout=timeout)
     res["procs"]["annotate_b16"] = r16
     b16, f1_b16 = {}, None
@@ -471,6 +474,8 @@ def parse_args(argv=None):
     ap.add_argument("--threads", type=int, default=None,
                     help="OMP_NUM_THREADS for both (and torch.set_num_threads in Python); default: "
                          "libtorch's default (the physical cores)")
+    ap.add_argument("--rust-bf16", action="store_true",
+                    help="Rust side with bf16 autocast (training and annotation); workload name gets -bf16")
     ap.add_argument("--omp-wait-policy", default="default", choices=["default", "PASSIVE", "ACTIVE"],
                     help="default: each implementation's own (medkit-rs sets PASSIVE, Python leaves "
                          "libgomp's default)")
@@ -502,6 +507,8 @@ def parse_args(argv=None):
         a.workload = ("quick" if a.quick else "default") if (a.max_docs, a.epochs) == preset else "custom"
         if a.device != "cpu":
             a.workload += "-" + a.device.replace(":", "")
+        if a.rust_bf16:
+            a.workload += "-bf16"
     a.model = Path(os.path.abspath(a.model))
     a.medkit_bin = Path(a.medkit_bin).resolve()
     a.plugin_dir = Path(a.plugin_dir).resolve() if a.plugin_dir else a.medkit_bin.parent
