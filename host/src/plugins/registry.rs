@@ -123,7 +123,7 @@ impl PluginSet {
         let config_text = serde_json::to_string(config)?;
         let op = (plugin.module.create())(kind, RStr::from_str(name), RStr::from_str(&config_text))
             .into_result()
-            .map_err(|e| anyhow!("{e}"))
+            .map_err(|e| anyhow!("{}", name_config_key(&e, config)))
             .with_context(|| {
                 format!(
                     "creating {} operation '{name}' (plugin {})",
@@ -140,5 +140,64 @@ impl PluginSet {
             ));
         }
         Ok(op)
+    }
+}
+
+/// A plugin's serde_json error points at "line 1 column N" of the JSON config the host sent,
+/// which the user never saw: name the config key whose value holds that column instead.
+fn name_config_key(err: &str, config: &serde_json::Value) -> String {
+    let Some(obj) = config.as_object() else {
+        return err.to_string();
+    };
+    let Some(col) = err
+        .rsplit_once("at line 1 column ")
+        .and_then(|(_, c)| c.trim().parse::<usize>().ok())
+    else {
+        return err.to_string();
+    };
+    // serde_json::to_string of an object, rebuilt piecewise to know each value's byte range.
+    let mut pos = 1; // "{"
+    for (k, v) in obj {
+        let key = serde_json::to_string(k).unwrap_or_default();
+        let value = serde_json::to_string(v).unwrap_or_default();
+        let start = pos + key.len() + 1; // "key":
+        let end = start + value.len();
+        if col > pos && col <= end + 1 {
+            let head = err
+                .rsplit_once(" at line 1 column ")
+                .map_or(err, |(h, _)| h);
+            return format!("{head} (config key '{k}')");
+        }
+        pos = end + 1; // ","
+    }
+    err.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn json_columns_become_config_keys() {
+        let config = serde_json::json!({"labels": ["a"], "max": "x", "z": 1});
+        let text = serde_json::to_string(&config).unwrap();
+        let err =
+            serde_json::from_str::<std::collections::BTreeMap<String, serde_json::Value>>(&text)
+                .map(|_| ())
+                .and_then(|_| {
+                    #[derive(serde::Deserialize, Debug)]
+                    #[allow(dead_code)]
+                    struct C {
+                        labels: Vec<String>,
+                        max: usize,
+                        z: u8,
+                    }
+                    serde_json::from_str::<C>(&text).map(|_| ())
+                })
+                .unwrap_err()
+                .to_string();
+        assert_eq!(
+            super::name_config_key(&err, &config),
+            "invalid type: string \"x\", expected usize (config key 'max')"
+        );
+        assert_eq!(super::name_config_key("other", &config), "other");
     }
 }
