@@ -17,7 +17,9 @@ pub fn dropout(x: &Tensor, p: f64, train: bool) -> Tensor {
     if x.kind() == Kind::Float {
         x * mask
     } else {
-        x * mask.to_kind(x.kind())
+        // bf16 x times the f32 mask computes in f32 (1/(1-p) is not exact in bf16), then rounds
+        // once, as libtorch's own kernel does.
+        (x * mask).to_kind(x.kind())
     }
 }
 
