@@ -45,29 +45,82 @@ pub struct AdamW {
     /// Optimizer steps taken (torch keeps one per parameter; they are all equal here).
     pub step: u64,
     params: Vec<Param>,
+    /// On CUDA: parameters and moments live in one flat buffer each (the `Param` tensors are
+    /// views into them), so a step is ~12 kernel launches instead of ~11 per parameter.
+    flat: Option<Flat>,
+}
+
+struct Flat {
+    param: Tensor,
+    exp_avg: Tensor,
+    exp_avg_sq: Tensor,
 }
 
 impl AdamW {
     /// `params`: the trainable tensors, by name (sorted for a stable file layout).
-    pub fn new(mut params: Vec<(String, Tensor)>, config: AdamWConfig) -> Self {
+    pub fn new(params: Vec<(String, Tensor)>, config: AdamWConfig) -> Self {
+        let flat = params.first().is_some_and(|(_, t)| t.device().is_cuda());
+        Self::with_layout(params, config, flat)
+    }
+
+    /// `flat`: keep parameters and moments in flat buffers (see [`AdamW::flat`]); every
+    /// parameter must then be a float tensor on one device.
+    fn with_layout(mut params: Vec<(String, Tensor)>, config: AdamWConfig, flat: bool) -> Self {
         params.sort_by(|a, b| a.0.cmp(&b.0));
+        let flat = flat
+            && params
+                .iter()
+                .all(|(_, t)| t.kind() == params[0].1.kind() && t.device() == params[0].1.device());
+        let mut buffers = None;
+        if flat {
+            let total: i64 = params.iter().map(|(_, t)| t.numel() as i64).sum();
+            let opts = (params[0].1.kind(), params[0].1.device());
+            let f = tch::no_grad(|| Flat {
+                param: Tensor::cat(
+                    &params
+                        .iter()
+                        .map(|(_, t)| t.detach().reshape([-1]))
+                        .collect::<Vec<_>>(),
+                    0,
+                ),
+                exp_avg: Tensor::zeros([total], opts),
+                exp_avg_sq: Tensor::zeros([total], opts),
+            });
+            buffers = Some(f);
+        }
+        let mut offset = 0;
         let params = params
             .into_iter()
-            .map(|(name, tensor)| {
-                let exp_avg = tch::no_grad(|| tensor.zeros_like());
-                let exp_avg_sq = tch::no_grad(|| tensor.zeros_like());
-                Param {
-                    name,
-                    tensor,
-                    exp_avg,
-                    exp_avg_sq,
+            .map(|(name, mut tensor)| match &buffers {
+                Some(f) => {
+                    let n = tensor.numel() as i64;
+                    let shape = tensor.size();
+                    let view = |t: &Tensor| t.narrow(0, offset, n).view(shape.as_slice());
+                    // The model's parameter becomes a view of the flat buffer (its data is
+                    // already there): updates of the buffer are updates of the model.
+                    tch::no_grad(|| tensor.set_data(&view(&f.param)));
+                    let p = Param {
+                        name,
+                        exp_avg: view(&f.exp_avg),
+                        exp_avg_sq: view(&f.exp_avg_sq),
+                        tensor,
+                    };
+                    offset += n;
+                    p
                 }
+                None => Param {
+                    name,
+                    exp_avg: tch::no_grad(|| tensor.zeros_like()),
+                    exp_avg_sq: tch::no_grad(|| tensor.zeros_like()),
+                    tensor,
+                },
             })
             .collect();
         Self {
             config,
             step: 0,
             params,
+            flat: buffers,
         }
     }
 
@@ -88,6 +141,15 @@ impl AdamW {
             neg_step_size: -c.lr / bias1,
         };
         tch::no_grad(|| {
+            if let Some(f) = &mut self.flat {
+                let grads: Vec<Tensor> = self.params.iter().map(|p| p.tensor.grad()).collect();
+                if grads.iter().all(Tensor::defined) {
+                    let flat: Vec<Tensor> = grads.iter().map(|g| g.reshape([-1])).collect();
+                    let grad = Tensor::cat(&flat, 0);
+                    update(&mut f.param, &mut f.exp_avg, &mut f.exp_avg_sq, &grad, &h);
+                    return;
+                }
+            }
             for p in &mut self.params {
                 let grad = p.tensor.grad();
                 if !grad.defined() {
@@ -164,12 +226,16 @@ struct Hyper {
 
 /// torch's single-tensor AdamW update with tensor ops (any device).
 fn tensor_step(p: &mut Param, grad: &Tensor, h: &Hyper) {
-    let _ = p.tensor.g_mul_scalar_(h.decay);
-    let _ = p.exp_avg.lerp_(grad, h.w1);
-    let _ = p.exp_avg_sq.g_mul_scalar_(h.beta2);
-    let _ = p.exp_avg_sq.addcmul_(&(grad * h.w2), grad);
-    let denom = (p.exp_avg_sq.sqrt() / h.bias2_sqrt) + h.eps;
-    let _ = p.tensor.addcdiv_(&(&p.exp_avg * h.neg_step_size), &denom);
+    update(&mut p.tensor, &mut p.exp_avg, &mut p.exp_avg_sq, grad, h);
+}
+
+fn update(param: &mut Tensor, m: &mut Tensor, v: &mut Tensor, grad: &Tensor, h: &Hyper) {
+    let _ = param.g_mul_scalar_(h.decay);
+    let _ = m.lerp_(grad, h.w1);
+    let _ = v.g_mul_scalar_(h.beta2);
+    let _ = v.addcmul_(&(grad * h.w2), grad);
+    let denom = (v.sqrt() / h.bias2_sqrt) + h.eps;
+    let _ = param.addcdiv_(&(&*m * h.neg_step_size), &denom);
 }
 
 fn plain_f32(t: &Tensor) -> bool {
@@ -285,5 +351,55 @@ mod tests {
             .abs()
             .max();
         assert!(f64::try_from(diff).unwrap() < 1e-7);
+    }
+
+    /// The flat layout (used on CUDA) updates the model's own tensors, equal to the
+    /// per-parameter path, and saves/loads the same moments.
+    #[test]
+    fn flat_layout_matches_per_parameter() {
+        let make = |flat: bool| {
+            tch::manual_seed(1);
+            let ps: Vec<(String, Tensor)> = [("b", vec![5i64]), ("a", vec![4, 3]), ("c", vec![2])]
+                .into_iter()
+                .map(|(n, s)| {
+                    let t = Tensor::randn(s.as_slice(), (Kind::Float, Device::Cpu));
+                    (n.to_string(), t.set_requires_grad(true))
+                })
+                .collect();
+            let handles: Vec<Tensor> = ps.iter().map(|(_, t)| t.shallow_clone()).collect();
+            let cfg = AdamWConfig {
+                lr: 0.05,
+                ..Default::default()
+            };
+            (AdamW::with_layout(ps, cfg, flat), handles)
+        };
+        let ((mut a, ha), (mut b, hb)) = (make(true), make(false));
+        assert!(a.flat.is_some() && b.flat.is_none());
+        for step in 0..4 {
+            for (opt, handles) in [(&mut a, &ha), (&mut b, &hb)] {
+                let loss = handles
+                    .iter()
+                    .map(|t| (t * (step + 2) as f64).cos().sum(Kind::Float))
+                    .fold(Tensor::zeros([], (Kind::Float, Device::Cpu)), |x, y| x + y);
+                loss.backward();
+                opt.step();
+                opt.zero_grad();
+            }
+        }
+        for (x, y) in ha.iter().zip(&hb) {
+            let d = f64::try_from((x - y).abs().max()).unwrap();
+            assert!(d < 1e-6, "flat and per-parameter updates differ by {d}");
+            assert!(f64::try_from(x.abs().sum(Kind::Float)).unwrap() > 0.0);
+        }
+        let dir = std::env::temp_dir().join(format!("adamw-flat-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        a.save(&dir).unwrap();
+        let (mut c, _) = make(true);
+        c.load(&dir, a.step).unwrap();
+        for (p, q) in c.params.iter().zip(&b.params) {
+            let d = f64::try_from((&p.exp_avg_sq - &q.exp_avg_sq).abs().max()).unwrap();
+            assert!(d < 1e-7, "{}: moments differ by {d}", p.name);
+        }
+        std::fs::remove_dir_all(&dir).ok();
     }
 }
