@@ -34,11 +34,16 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    // libtorch's OpenMP threads spin-wait between parallel regions by default; on a busy 2-core
-    // machine that cost 2-4x in training and inference here. libgomp reads this when a plugin
-    // first loads it, so setting it now (single-threaded, before any plugin) is enough.
-    if std::env::var_os("OMP_WAIT_POLICY").is_none() {
-        std::env::set_var("OMP_WAIT_POLICY", "PASSIVE");
+    // libtorch's OpenMP threads spin-wait ~300k iterations between parallel regions by default:
+    // with one other busy process on this 2-core machine that made training 5-10x slower here,
+    // while never spinning (PASSIVE) cost 8% in training and 20% in batch-1 annotation on an idle
+    // machine (many small ops, each waking the other thread). A short spin keeps most of the idle
+    // speed (61 vs 63 ex/s, 138 vs 141 docs/s) and most of PASSIVE's robustness (28 vs 30 ex/s
+    // with a busy core; BENCHMARKS.md). libgomp reads these when a plugin first loads it, so
+    // setting them now (single-threaded, before any plugin) is enough; the user's settings win.
+    if std::env::var_os("OMP_WAIT_POLICY").is_none() && std::env::var_os("GOMP_SPINCOUNT").is_none()
+    {
+        std::env::set_var("GOMP_SPINCOUNT", "1000");
     }
     let cli = Cli::parse();
     medkit_host::plugins::init_logging(&cli.log_level);
