@@ -28,16 +28,7 @@ impl DocumentWriter {
     }
 
     pub fn write(&mut self, doc: &TextDocument) -> Result<(), CorpusError> {
-        let line = document_to_json_line(doc).map_err(|e| {
-            CorpusError::file(
-                &self.path,
-                format!(
-                    "document {} (uid {}): {e}",
-                    self.count + 1,
-                    doc.uid.as_str()
-                ),
-            )
-        })?;
+        let line = encode_line(&self.path, self.count, doc)?;
         self.put(&line)?;
         self.count += 1;
         Ok(())
@@ -169,16 +160,7 @@ impl StreamingDocumentWriter {
 
     /// Queues one document line; whole lines reach the file at the next flush.
     pub fn write(&mut self, doc: &TextDocument) -> Result<(), CorpusError> {
-        let line = document_to_json_line(doc).map_err(|e| {
-            CorpusError::file(
-                &self.path,
-                format!(
-                    "document {} (uid {}): {e}",
-                    self.count + 1,
-                    doc.uid.as_str()
-                ),
-            )
-        })?;
+        let line = encode_line(&self.path, self.count, doc)?;
         self.buf.extend_from_slice(line.as_bytes());
         self.buf.push(b'\n');
         self.count += 1;
@@ -245,4 +227,14 @@ impl StreamingDocumentWriter {
         }
         Some(self.partial.clone())
     }
+}
+
+/// A document's JSON line; an error names the file, the document's position and its uid.
+fn encode_line(path: &Path, written: usize, doc: &TextDocument) -> Result<String, CorpusError> {
+    document_to_json_line(doc).map_err(|e| {
+        CorpusError::file(
+            path,
+            format!("document {} (uid {}): {e}", written + 1, doc.uid.as_str()),
+        )
+    })
 }
