@@ -96,6 +96,7 @@ mod tests {
 
     #[test]
     fn seeded_by_torch_and_off_in_eval() {
+        let _rng = crate::torch_rng_lock();
         let x = Tensor::ones([64, 33], (Kind::Float, Device::Cpu));
         tch::manual_seed(3);
         let a = dropout(&x, 0.25, true);

@@ -305,6 +305,7 @@ mod tests {
     /// The fused CPU path and the tensor path agree (to f32 rounding) over a few steps.
     #[test]
     fn fused_matches_tensor_ops() {
+        let _rng = crate::torch_rng_lock();
         let make = || {
             tch::manual_seed(0);
             let w = Tensor::randn([300, 7], (Kind::Float, Device::Cpu)).set_requires_grad(true);
@@ -357,6 +358,7 @@ mod tests {
     /// per-parameter path, and saves/loads the same moments.
     #[test]
     fn flat_layout_matches_per_parameter() {
+        let _rng = crate::torch_rng_lock();
         let make = |flat: bool| {
             tch::manual_seed(1);
             let ps: Vec<(String, Tensor)> = [("b", vec![5i64]), ("a", vec![4, 3]), ("c", vec![2])]
