@@ -4,9 +4,8 @@ use tch::nn::Path;
 use super::dropout::DropoutExt;
 use tch::Tensor;
 
-use super::layers::{
-    additive_mask, attention, Activation, Embedding, LayerNorm, Layout, Linear, Qkv,
-};
+use super::encoder::{Encoder, LayerNames};
+use super::layers::{additive_mask, Embedding, LayerNorm, Layout};
 use super::roberta::position_ids_from_input_ids;
 use crate::config::ModelConfig;
 
@@ -67,76 +66,37 @@ impl BertEmbeddings {
     }
 }
 
-pub struct BertLayer {
-    qkv: Qkv,
-    attn_out: Linear,
-    attn_norm: LayerNorm,
-    intermediate: Linear,
-    output: Linear,
-    out_norm: LayerNorm,
-    act: Activation,
-    heads: i64,
-    attn_dropout: f64,
-    dropout: f64,
-}
-
-impl BertLayer {
-    pub fn new(p: Path, c: &ModelConfig) -> Self {
-        let (h, i) = (c.hidden_size, c.intermediate_size);
-        let att = &p / "attention";
-        let s = &att / "self";
-        let so = &att / "output";
-        BertLayer {
-            qkv: Qkv::new(
-                Linear::new(&s / "query", h, h),
-                Linear::new(&s / "key", h, h),
-                Linear::new(&s / "value", h, h),
-            ),
-            attn_out: Linear::new(&so / "dense", h, h),
-            attn_norm: LayerNorm::new(&so / "LayerNorm", h, c.layer_norm_eps),
-            intermediate: Linear::new(&p / "intermediate" / "dense", h, i),
-            output: Linear::new(&p / "output" / "dense", i, h),
-            out_norm: LayerNorm::new(&p / "output" / "LayerNorm", h, c.layer_norm_eps),
-            act: Activation::from_name(&c.hidden_act).expect("activation checked at config load"),
-            heads: c.num_attention_heads,
-            attn_dropout: c.attention_probs_dropout_prob,
-            dropout: c.hidden_dropout_prob,
-        }
-    }
-
-    pub fn forward(&self, x: &Tensor, layout: &Layout, train: bool) -> Tensor {
-        let qkv = self.qkv.forward(x);
-        let ctx = attention(&qkv, layout, self.heads, self.attn_dropout, train);
-        let a = self
-            .attn_norm
-            .forward(&(self.attn_out.forward(&ctx).dropout_t(self.dropout, train) + x));
-        let i = self.act.forward(&self.intermediate.forward(&a));
-        self.out_norm
-            .forward(&(self.output.forward(&i).dropout_t(self.dropout, train) + a))
-    }
-}
+/// HF's `encoder.layer.N` module names.
+const LAYER_NAMES: LayerNames = LayerNames {
+    query: "attention.self.query",
+    key: "attention.self.key",
+    value: "attention.self.value",
+    attn_out: "attention.output.dense",
+    attn_norm: "attention.output.LayerNorm",
+    ffn_in: "intermediate.dense",
+    ffn_out: "output.dense",
+    ffn_norm: "output.LayerNorm",
+    attn_out_dropout: true,
+};
 
 /// `bert` / `roberta` module: embeddings + encoder (the pooler is not needed for tokens).
 pub struct BertModel {
     embeddings: BertEmbeddings,
-    layers: Vec<BertLayer>,
+    encoder: Encoder,
 }
 
 impl BertModel {
     pub fn new(p: Path, c: &ModelConfig, roberta: bool) -> Self {
-        let enc = &p / "encoder" / "layer";
         BertModel {
             embeddings: BertEmbeddings::new(&p / "embeddings", c, roberta),
-            layers: (0..c.num_hidden_layers)
-                .map(|i| BertLayer::new(&enc / i, c))
-                .collect(),
+            encoder: Encoder::new(&p / "encoder" / "layer", c, &LAYER_NAMES, c.layer_norm_eps),
         }
     }
 
     pub fn forward(&self, input_ids: &Tensor, attention_mask: &Tensor, train: bool) -> Tensor {
         let x = self.embeddings.forward(input_ids, None, train);
         let mask = additive_mask(attention_mask, x.kind());
-        self.encode(x, &Layout::Padded { mask }, train)
+        self.encoder.forward(x, &Layout::Padded { mask }, train)
     }
 
     /// Packed `[tokens]` ids and positions → `[tokens, hidden]`.
@@ -148,18 +108,11 @@ impl BertModel {
         train: bool,
     ) -> Tensor {
         let x = self.embeddings.forward(input_ids, Some(positions), train);
-        self.encode(x, layout, train)
+        self.encoder.forward(x, layout, train)
     }
 
-    /// Inference only: see [`Qkv::freeze`].
+    /// Inference only: see [`Encoder::freeze`].
     pub fn freeze(&mut self) {
-        self.layers.iter_mut().for_each(|l| l.qkv.freeze());
-    }
-
-    fn encode(&self, mut x: Tensor, layout: &Layout, train: bool) -> Tensor {
-        for layer in &self.layers {
-            x = layer.forward(&x, layout, train);
-        }
-        x
+        self.encoder.freeze();
     }
 }

@@ -12,6 +12,7 @@ pub mod autocast;
 mod bert;
 mod distilbert;
 mod dropout;
+mod encoder;
 mod error;
 mod layers;
 mod load;
