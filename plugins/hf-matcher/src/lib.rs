@@ -14,6 +14,7 @@ pub mod weights;
 pub mod aggregation;
 pub mod collate;
 pub mod inference;
+mod mkl_dispatch;
 pub mod ops;
 mod register;
 pub mod trainable;
