@@ -477,8 +477,8 @@ def parse_args(argv=None):
     ap.add_argument("--rust-bf16", action="store_true",
                     help="Rust side with bf16 autocast (training and annotation); workload name gets -bf16")
     ap.add_argument("--omp-wait-policy", default="default", choices=["default", "PASSIVE", "ACTIVE"],
-                    help="default: each implementation's own (medkit-rs sets PASSIVE, Python leaves "
-                         "libgomp's default)")
+                    help="default: each implementation's own (medkit-rs sets GOMP_SPINCOUNT=1000, "
+                         "Python leaves libgomp's default)")
     ap.add_argument("--python", default=None,
                     help="Python with torch 2.11.0 + medkit-lib 0.17.0 (also $MEDKIT_BENCH_PYTHON); "
                          "default bench/.venv-medkit, created with the pinned packages if missing")
