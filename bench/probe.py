@@ -138,9 +138,11 @@ def main() -> None:
     ap.add_argument("--device", default="cpu", help="cpu | cuda:N")
     ap.add_argument("--gemm-seconds", type=float, default=6.0, help="time spent on the GEMM peak")
     ap.add_argument("--skip-gemm", action="store_true")
+    ap.add_argument("--skip-tokens", action="store_true", help="no token statistics (GEMM peak only)")
     args = ap.parse_args()
-    out = {"versions": versions(args.device), "model": model_shape(args.model),
-           "train_tokens": token_stats(args.model, args.train, args.max_length, args.max_train_docs)}
+    out = {"versions": versions(args.device), "model": model_shape(args.model)}
+    if not args.skip_tokens:
+        out["train_tokens"] = token_stats(args.model, args.train, args.max_length, args.max_train_docs)
     if not args.skip_gemm:
         out["gemm"] = gemm_peak(args.device, args.gemm_seconds)
     print(json.dumps(out))

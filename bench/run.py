@@ -382,6 +382,22 @@ def run_python(a, splits: dict, work: Path, env: dict, timeout: float | None) ->
 
 # ---------------------------------------------------------------------------- flops
 
+def mkl_avx512_shim(work: Path) -> Path | None:
+    """A preloadable library answering MKL's vendor check with yes (what medkit-rs's plugin does
+    on AVX-512 CPUs), so the GEMM peak (and, with --python-mkl-avx512, Python medkit) runs MKL's
+    AVX-512 kernels on AMD too. None without a C compiler."""
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if not cc:
+        log("no C compiler: GEMM peak with MKL's vendor-dispatched kernels only")
+        return None
+    work.mkdir(parents=True, exist_ok=True)
+    src, lib = work / "mkl_avx512_shim.c", work / "libmkl_avx512_shim.so"
+    src.write_text("int mkl_serv_intel_cpu_true(void) { return 1; }\n")
+    if subprocess.run([cc, "-shared", "-fPIC", "-O2", "-o", str(lib), str(src)]).returncode != 0:
+        return None
+    return lib
+
+
 def flops_model(probe: dict, labels: int) -> dict:
     """Training FLOPs of a BERT encoder + token-classification head, per non-padding token.
 
@@ -476,6 +492,9 @@ def parse_args(argv=None):
                          "libtorch's default (the physical cores)")
     ap.add_argument("--rust-bf16", action="store_true",
                     help="Rust side with bf16 autocast (training and annotation); workload name gets -bf16")
+    ap.add_argument("--python-mkl-avx512", action="store_true",
+                    help="Python side with MKL's vendor check off (LD_PRELOAD shim), as medkit-rs runs "
+                         "MKL on AVX-512 CPUs; workload name gets -py-mkl-avx512")
     ap.add_argument("--omp-wait-policy", default="default", choices=["default", "PASSIVE", "ACTIVE"],
                     help="default: each implementation's own (medkit-rs sets GOMP_SPINCOUNT=1000, "
                          "Python leaves libgomp's default)")
@@ -509,6 +528,8 @@ def parse_args(argv=None):
             a.workload += "-" + a.device.replace(":", "")
         if a.rust_bf16:
             a.workload += "-bf16"
+        if a.python_mkl_avx512:
+            a.workload += "-py-mkl-avx512"
     a.model = Path(os.path.abspath(a.model))
     a.medkit_bin = Path(a.medkit_bin).resolve()
     a.plugin_dir = Path(a.plugin_dir).resolve() if a.plugin_dir else a.medkit_bin.parent
@@ -588,16 +609,29 @@ def main(argv=None) -> int:
         env.pop("OMP_WAIT_POLICY", None)
 
     log("probe: versions, token statistics, GEMM peak")
-    pr = subprocess.run([a.python, str(BENCH / "probe.py"), "--model", str(a.model), "--train",
-                         str(splits["train"]), "--max-length", str(a.max_length), "--device", a.device,
-                         "--gemm-seconds", str(a.gemm_seconds)], capture_output=True, text=True, env=env)
+    probe_cmd = [a.python, str(BENCH / "probe.py"), "--model", str(a.model), "--train", str(splits["train"]),
+                 "--max-length", str(a.max_length), "--device", a.device, "--gemm-seconds", str(a.gemm_seconds)]
+    pr = subprocess.run(probe_cmd, capture_output=True, text=True, env=env)
     if pr.returncode != 0:
         sys.exit("probe failed:\n" + pr.stderr[-3000:])
     probe = json.loads(pr.stdout)
     flops = flops_model(probe, labels=(2 * len(LABELS) + 1) if a.scheme == "iob2" else (4 * len(LABELS) + 1))
     peak = probe.get("gemm", {}).get("peak_flops")
-    flops["gemm_peak_fp32_flops"] = peak
     flops["gemm"] = probe.get("gemm")
+    # The machine's fp32 peak: MKL's best kernels, which medkit-rs selects on non-Intel AVX-512
+    # CPUs (plugins/hf-matcher/src/mkl_dispatch.rs) but MKL by itself does not.
+    shim = mkl_avx512_shim(Path(a.work)) if a.device == "cpu" else None
+    if a.python_mkl_avx512 and not shim:
+        sys.exit("--python-mkl-avx512 needs a C compiler (cc) and --device cpu")
+    if shim:
+        pr = subprocess.run(probe_cmd + ["--skip-tokens"], capture_output=True, text=True,
+                            env={**env, "LD_PRELOAD": str(shim)})
+        if pr.returncode == 0:
+            g = json.loads(pr.stdout).get("gemm", {})
+            flops["gemm_mkl_vendor_check_off"] = g
+            flops["gemm_peak_fp32_mkl_default_flops"] = peak
+            peak = max(peak or 0.0, g.get("peak_flops") or 0.0)
+    flops["gemm_peak_fp32_flops"] = peak
     log(f"train FLOPs/token {flops['train_flops_per_token'] / 1e6:.1f} M; fp32 GEMM peak "
         f"{(peak or 0) / 1e9:.1f} GFLOP/s")
 
@@ -621,6 +655,7 @@ def main(argv=None) -> int:
                          "epochs": a.epochs, "seed": a.seed, "device": a.device,
                          "threads": a.threads or probe["versions"].get("torch_default_threads"),
                          "omp_wait_policy": a.omp_wait_policy, "reps_asked": a.reps,
+                         "python_mkl_avx512": a.python_mkl_avx512,
                          "order": "alternating, R P then P R then R P ...",
                          "python": a.python, "medkit_bin": str(a.medkit_bin)},
             "flops": flops,
@@ -671,7 +706,8 @@ def main(argv=None) -> int:
             log(f"rep {rep + 1}/{a.reps}: {s}")
             t0 = time.perf_counter()
             fn = run_rust if s == "rust" else run_python
-            r = fn(a, splits, work / f"{s}-rep{rep + 1}", env, a.step_timeout)
+            side_env = {**env, "LD_PRELOAD": str(shim)} if s == "python" and a.python_mkl_avx512 else env
+            r = fn(a, splits, work / f"{s}-rep{rep + 1}", side_env, a.step_timeout)
             r["rep"] = rep + 1
             last_wall[s] = time.perf_counter() - t0
             if not a.keep_checkpoints:
@@ -706,7 +742,9 @@ def main(argv=None) -> int:
             print(f"{k}: {v['median']} [{v['min']}–{v['max']}]")
     print(f"\ntrain FLOPs per non-padding token: {flops['train_flops_per_token'] / 1e6:.1f} M "
           f"(L_eff {flops['L_eff']:.1f}); fp32 GEMM peak {(peak or 0) / 1e9:.1f} GFLOP/s "
-          f"({probe['gemm']['threads']} threads, {a.device})")
+          f"({probe['gemm']['threads']} threads, {a.device}"
+          + (f"; MKL's own vendor dispatch: {flops['gemm_peak_fp32_mkl_default_flops'] / 1e9:.1f}"
+             if flops.get("gemm_peak_fp32_mkl_default_flops") else "") + ")")
     print(f"JSON: {out}")
     fails = sum(w["reps_failed"] for k, w in wl.items() if k in ("rust", "python"))
     return 1 if fails or any(not wl[s]["reps_ok"] for s in sides) else 0
