@@ -31,6 +31,9 @@ fn mkl_code_path() -> i32 {
     code
 }
 
+/// (GenuineIntel, the AVX-512 subsets the plugin requires). Written out again rather than
+/// called from the plugin crate: linking it would load libtorch at start-up, outside the plugin's
+/// lookup scope, which is the situation under test.
 fn cpu() -> (bool, bool) {
     let r = std::arch::x86_64::__cpuid(0);
     let intel = [r.ebx, r.edx, r.ecx]
@@ -40,7 +43,8 @@ fn cpu() -> (bool, bool) {
     let avx512 = is_x86_feature_detected!("avx512f")
         && is_x86_feature_detected!("avx512bw")
         && is_x86_feature_detected!("avx512dq")
-        && is_x86_feature_detected!("avx512vl");
+        && is_x86_feature_detected!("avx512vl")
+        && is_x86_feature_detected!("avx512cd");
     (intel, avx512)
 }
 

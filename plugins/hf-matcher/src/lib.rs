@@ -24,9 +24,7 @@ medkit_sdk::export_plugin!();
 /// torch's RNG is process-global and the test harness runs tests on parallel threads: unit tests
 /// that seed it (or draw from it) hold this lock so another test cannot reseed it midway.
 #[cfg(test)]
-pub(crate) static TORCH_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-#[cfg(test)]
 pub(crate) fn torch_rng_lock() -> std::sync::MutexGuard<'static, ()> {
+    static TORCH_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
     TORCH_RNG.lock().unwrap_or_else(|e| e.into_inner())
 }
