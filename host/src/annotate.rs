@@ -62,6 +62,13 @@ pub fn annotate_batch(
     Ok(count)
 }
 
+/// Documents per call to the NER operation for a model batch size: at least 64, so the
+/// operation can sort them by length into batches and run batches side by side (the hf matcher
+/// does both); the output does not depend on it, memory holds one call's documents.
+pub fn call_size(batch_size: usize) -> usize {
+    batch_size.max(64)
+}
+
 /// Annotates the medkit JSONL file `input` into `output` (see the module doc for the `.partial`
 /// file).
 pub fn annotate_file(
@@ -135,7 +142,16 @@ fn annotate_into(
             Ok(())
         };
     for doc in docs.take(limit) {
-        batch.push(doc?);
+        match doc {
+            Ok(doc) => batch.push(doc),
+            Err(e) => {
+                // The documents read before the bad line are annotated and written first.
+                if !batch.is_empty() {
+                    flush(&mut batch, stats)?;
+                }
+                return Err(e.into());
+            }
+        }
         if batch.len() >= batch_size.max(1) {
             flush(&mut batch, stats)?;
         }

@@ -39,6 +39,11 @@ pub struct Args {
     /// slightly from fp32). Passed to the operation as `bf16 = true`.
     #[arg(long)]
     pub bf16: bool,
+    /// CPU: forward passes run side by side, one thread each (default: as many as libtorch's
+    /// threads for batch sizes below 8; 1 = one multi-threaded pass at a time). Passed to the
+    /// operation as `streams`.
+    #[arg(long)]
+    pub streams: Option<usize>,
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
@@ -49,6 +54,9 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
         "batch_size": args.batch_size,
         "device": args.device,
     });
+    if let Some(n) = args.streams {
+        config["streams"] = n.into();
+    }
     if args.bf16 {
         // Only when asked: an operation without the key may reject unknown ones.
         config["bf16"] = true.into();
@@ -61,7 +69,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
         &mut ner,
         &args.input,
         &args.output,
-        args.batch_size,
+        crate::annotate::call_size(args.batch_size),
         args.max_documents,
         args.drop_existing_entities,
     )

@@ -8,6 +8,7 @@ use crate::collate;
 use crate::model::TokenClassifier;
 use crate::ops::common::{self, DeviceSpec};
 use crate::ops::spans;
+use crate::streams;
 use crate::tokenizer::HfTokenizer;
 use medkit_sdk::{AnySpan, Attribute, NerOperation, OpResult, Segment};
 use serde::Deserialize;
@@ -40,6 +41,11 @@ pub struct MatcherConfig {
     /// bf16 autocast for the forward pass (faster; scores differ slightly from fp32).
     #[serde(default)]
     pub bf16: bool,
+    /// CPU only: forward passes run side by side, one thread each, when a call brings several
+    /// batches. 0 (default): libtorch's thread count for batch sizes below 8, else 1; 1: one
+    /// multi-threaded pass at a time.
+    #[serde(default)]
+    pub streams: usize,
 }
 
 fn default_strategy() -> String {
@@ -63,6 +69,7 @@ pub struct HfEntityMatcher {
     strategy: AggregationStrategy,
     attrs_to_copy: Vec<String>,
     batch_size: usize,
+    streams: usize,
     max_length: usize,
     stride: usize,
     model_name: String,
@@ -135,6 +142,7 @@ impl HfEntityMatcher {
             strategy,
             attrs_to_copy: config.attrs_to_copy,
             batch_size: config.batch_size,
+            streams: config.streams,
             max_length,
             stride,
             model_name: config.model,
@@ -197,26 +205,32 @@ impl HfEntityMatcher {
         Ok(ranges.len())
     }
 
-    /// Softmaxed scores of each window, computed in length-sorted packed batches.
+    /// Softmaxed scores of each window, computed in length-sorted packed batches (on CPU, on
+    /// several single-threaded streams when there are several batches: see `streams`).
     fn scores(&self, windows: &[Window]) -> Result<Vec<Vec<f32>>, String> {
         let mut order: Vec<usize> = (0..windows.len()).collect();
         order.sort_by_key(|&i| windows[i].ids.len());
-        let n = self.id2label.len();
+        let batches: Vec<&[usize]> = order.chunks(self.batch_size).collect();
+        let streams = streams::count(
+            self.streams,
+            self.batch_size,
+            batches.len(),
+            self.device == Device::Cpu,
+        );
+        let model = streams::ReadOnly(&self.model);
+        let (device, n) = (self.device, self.id2label.len());
+        let job = |b: usize| batch_scores(model.get(), device, n, windows, batches[b]);
+        let scored = if streams > 1 {
+            streams::run(streams, batches.len(), &job)?
+        } else {
+            (0..batches.len())
+                .map(|b| tch::no_grad(|| job(b)))
+                .collect::<Result<_, _>>()?
+        };
         let mut out = vec![Vec::new(); windows.len()];
-        for chunk in order.chunks(self.batch_size) {
-            let packed =
-                collate::pack(chunk.iter().map(|&i| (windows[i].ids.as_slice(), &[][..])))?;
-            let logits = tch::no_grad(|| {
-                self.model
-                    .forward_packed(&packed.to_input(self.device), false)
-            });
-            let flat = logits
-                .to_kind(Kind::Float)
-                .to_device(Device::Cpu)
-                .flatten(0, -1);
-            let flat = Vec::<f32>::try_from(&flat).map_err(|e| format!("reading logits: {e}"))?;
-            for (w, &i) in packed.offsets.windows(2).zip(chunk) {
-                out[i] = aggregation::softmax_rows(&flat[w[0] * n..w[1] * n], n);
+        for (batch, rows) in batches.iter().zip(scored) {
+            for (&i, row) in batch.iter().zip(rows) {
+                out[i] = row;
             }
         }
         Ok(out)
@@ -255,6 +269,28 @@ impl HfEntityMatcher {
             metadata: "{}".into(),
         }
     }
+}
+
+/// Softmaxed scores of the windows `batch` (indices into `windows`), one packed forward pass.
+fn batch_scores(
+    model: &TokenClassifier,
+    device: Device,
+    n: usize,
+    windows: &[Window],
+    batch: &[usize],
+) -> Result<Vec<Vec<f32>>, String> {
+    let packed = collate::pack(batch.iter().map(|&i| (windows[i].ids.as_slice(), &[][..])))?;
+    let logits = model.forward_packed(&packed.to_input(device), false);
+    let flat = logits
+        .to_kind(Kind::Float)
+        .to_device(Device::Cpu)
+        .flatten(0, -1);
+    let flat = Vec::<f32>::try_from(&flat).map_err(|e| format!("reading logits: {e}"))?;
+    Ok(packed
+        .offsets
+        .windows(2)
+        .map(|w| aggregation::softmax_rows(&flat[w[0] * n..w[1] * n], n))
+        .collect())
 }
 
 /// Content-token ranges of the windows: `size` tokens each, consecutive windows sharing `stride`

@@ -17,6 +17,7 @@ pub mod inference;
 mod mkl_dispatch;
 pub mod ops;
 mod register;
+mod streams;
 pub mod trainable;
 
 medkit_sdk::export_plugin!();

@@ -193,15 +193,16 @@ impl HfEntityMatcherTrainable {
         }
     }
 
-    /// Forward (and backward when `backward` holds the loss scale) of a batch: transformers'
-    /// token-classification loss, the mean over the non-ignored tokens of the whole batch. The
-    /// batch runs packed (padding removed; same loss and gradients as the padded batch).
+    /// Forward of a batch: transformers' token-classification loss, the mean over the
+    /// non-ignored tokens of the whole batch, and with `loss_scale`, that loss times the scale
+    /// for the caller's backward pass (None when the batch has no target). The batch runs packed
+    /// (padding removed; same loss and gradients as the padded batch).
     fn run_batch(
         &self,
         batch: &[Features],
         train: bool,
-        backward: Option<f64>,
-    ) -> Result<StepOutput, String> {
+        loss_scale: Option<f64>,
+    ) -> Result<(StepOutput, Option<Tensor>), String> {
         if batch.is_empty() {
             return Err("empty batch".into());
         }
@@ -211,11 +212,12 @@ impl HfEntityMatcherTrainable {
             .sum();
         if targets == 0 {
             // Only special tokens: transformers' loss would be 0/0; nothing to learn here.
-            return Ok(StepOutput {
+            let output = StepOutput {
                 loss: 0.0,
                 references: vec![Default::default(); batch.len()].into(),
                 predictions: vec![Default::default(); batch.len()].into(),
-            });
+            };
+            return Ok((output, None));
         }
         let examples: Vec<&Features> = batch.iter().collect();
         let packed = collate::pack_features(&examples)?;
@@ -233,12 +235,10 @@ impl HfEntityMatcherTrainable {
         if !value.is_finite() {
             return Err(format!("non-finite loss ({value})"));
         }
-        if let Some(scale) = backward {
-            (loss * (scale / targets as f64)).backward();
-        }
+        let scaled = loss_scale.map(|scale| loss * (scale / targets as f64));
         let ids = collate::argmax_ids(&logits)?;
         let (references, predictions) = packed.split_outputs(&ids);
-        Ok(StepOutput {
+        let output = StepOutput {
             loss: value / targets as f64,
             references: references
                 .into_iter()
@@ -250,7 +250,8 @@ impl HfEntityMatcherTrainable {
                 .map(Into::into)
                 .collect::<Vec<_>>()
                 .into(),
-        })
+        };
+        Ok((output, scaled))
     }
 }
 
@@ -368,6 +369,10 @@ impl Trainable for HfEntityMatcherTrainable {
                 self.optimizer = Some(AdamW::new(params, config));
             }
         }
+        // The optimizer's CPU path updates embedding rows sparsely: a batch touches a few
+        // hundred of the vocabulary's rows, and a dense gradient costs passes over all of them.
+        let cpu = self.model.device() == tch::Device::Cpu;
+        self.model.set_sparse_word_embedding_grad(cpu);
         Ok(())
     }
 
@@ -386,13 +391,23 @@ impl Trainable for HfEntityMatcherTrainable {
         tch::manual_seed(step_seed(self.seed, self.steps_since_seed));
         self.train_steps += 1;
         self.steps_since_seed += 1;
-        self.run_batch(&batch, true, Some(loss_scale))
-            .map_err(|e| format!("training step {step}: {e}"))
+        let (output, loss) = self
+            .run_batch(&batch, true, Some(loss_scale))
+            .map_err(|e| format!("training step {step}: {e}"))?;
+        if let Some(loss) = loss {
+            match &mut self.optimizer {
+                Some(opt) => opt
+                    .backward(&loss)
+                    .map_err(|e| format!("training step {step}: {e}"))?,
+                None => loss.backward(),
+            }
+        }
+        Ok(output)
     }
 
     fn eval_step(&mut self, batch: Vec<Features>) -> OpResult<StepOutput> {
         self.flush_warnings();
-        tch::no_grad(|| self.run_batch(&batch, false, None))
+        tch::no_grad(|| self.run_batch(&batch, false, None)).map(|(output, _)| output)
     }
 
     fn optimizer_step(&mut self) -> OpResult<()> {

@@ -73,7 +73,11 @@ impl DistilBertModel {
     }
 
     /// Inference only: see [`Encoder::freeze`].
-    pub fn freeze(&mut self) {
-        self.encoder.freeze();
+    pub fn freeze(&mut self, pack: bool) {
+        self.encoder.freeze(pack);
+    }
+
+    pub fn word_embeddings_mut(&mut self) -> &mut Embedding {
+        &mut self.word_embeddings
     }
 }

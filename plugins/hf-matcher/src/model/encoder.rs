@@ -95,8 +95,16 @@ impl Encoder {
         x
     }
 
-    /// Inference only: see [`Qkv::freeze`].
-    pub fn freeze(&mut self) {
-        self.layers.iter_mut().for_each(|l| l.qkv.freeze());
+    /// Inference only: fused q/k/v projections ([`Qkv::freeze`]) and, with `pack`, packed
+    /// weights ([`Linear::pack`]).
+    pub fn freeze(&mut self, pack: bool) {
+        for l in &mut self.layers {
+            l.qkv.freeze(pack);
+            if pack {
+                l.attn_out.pack();
+                l.ffn_in.pack();
+                l.ffn_out.pack();
+            }
+        }
     }
 }

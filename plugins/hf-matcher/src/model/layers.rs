@@ -1,11 +1,14 @@
 //! Building blocks shared by the encoder families. Parameters are created zero-filled (the
 //! checkpoint overwrites them; random init would only burn time) under HF's names.
+use super::packed::PackedLinear;
 use tch::nn::{Init, Path};
 use tch::{Kind, Tensor};
 
 pub struct Linear {
     pub weight: Tensor,
     pub bias: Tensor,
+    /// Inference only: the weight packed for MKL (see [`Linear::pack`]).
+    packed: Option<PackedLinear>,
 }
 
 impl Linear {
@@ -13,10 +16,20 @@ impl Linear {
         Linear {
             weight: p.var("weight", &[out_dim, in_dim], Init::Const(0.)),
             bias: p.var("bias", &[out_dim], Init::Const(0.)),
+            packed: None,
         }
     }
     pub fn forward(&self, x: &Tensor) -> Tensor {
+        if let Some(y) = self.packed.as_ref().and_then(|p| p.forward(x)) {
+            return y;
+        }
         x.linear(&self.weight, Some(&self.bias))
+    }
+
+    /// Inference only: keeps a packed copy of the weight for fp32 CPU inputs (where MKL is
+    /// there); later updates of the weight would not reach it.
+    pub fn pack(&mut self) {
+        self.packed = PackedLinear::new(&self.weight, &self.bias);
     }
 }
 
@@ -49,16 +62,20 @@ impl LayerNorm {
 
 pub struct Embedding {
     pub weight: Tensor,
+    /// Backward yields a sparse (row) gradient instead of a dense `[num, dim]` one: a batch
+    /// touches a few hundred rows of a 30k-row vocabulary (see `AdamW`'s row-sparse update).
+    pub sparse_grad: bool,
 }
 
 impl Embedding {
     pub fn new(p: Path, num: i64, dim: i64) -> Self {
         Embedding {
             weight: p.var("weight", &[num, dim], Init::Const(0.)),
+            sparse_grad: false,
         }
     }
     pub fn forward(&self, ids: &Tensor) -> Tensor {
-        Tensor::embedding(&self.weight, ids, -1, false, false)
+        Tensor::embedding(&self.weight, ids, -1, false, self.sparse_grad)
     }
 }
 
@@ -160,15 +177,20 @@ impl Qkv {
 
     /// Keeps a fused copy of the weights (detached). Inference only: later updates of the
     /// separate weights would not reach it.
-    pub fn freeze(&mut self) {
+    pub fn freeze(&mut self, pack: bool) {
         let parts = [&self.query, &self.key, &self.value];
         let cat = |f: fn(&Linear) -> &Tensor| {
             Tensor::cat(&parts.iter().map(|l| f(l)).collect::<Vec<_>>(), 0).detach()
         };
-        self.fused = Some(Linear {
+        let mut fused = Linear {
             weight: cat(|l| &l.weight),
             bias: cat(|l| &l.bias),
-        });
+            packed: None,
+        };
+        if pack {
+            fused.pack();
+        }
+        self.fused = Some(fused);
     }
 }
 

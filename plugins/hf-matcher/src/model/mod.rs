@@ -16,6 +16,7 @@ mod encoder;
 mod error;
 mod layers;
 mod load;
+mod packed;
 mod roberta;
 mod save;
 pub(crate) mod torch_pickle;
@@ -127,12 +128,18 @@ impl TokenClassifier {
         })
     }
 
-    /// Prepares an inference-only model (fused attention projections, computed once instead of
-    /// per forward). Training such a model would leave the fused copies stale.
+    /// Prepares an inference-only model: fused attention projections, computed once instead of
+    /// per forward, and in fp32 weights packed for MKL's GEMM (not under bf16 autocast, which
+    /// must see libtorch's linear; so set autocast first). Training such a model would leave
+    /// these copies stale.
     pub fn freeze_for_inference(&mut self) {
+        let pack = !self.autocast_bf16;
         match &mut self.encoder {
-            Encoder::Bert(m) => m.freeze(),
-            Encoder::DistilBert(m) => m.freeze(),
+            Encoder::Bert(m) => m.freeze(pack),
+            Encoder::DistilBert(m) => m.freeze(pack),
+        }
+        if pack {
+            self.classifier.pack();
         }
     }
 
@@ -211,6 +218,16 @@ impl TokenClassifier {
 
     pub fn autocast_bf16(&self) -> bool {
         self.autocast_bf16
+    }
+
+    /// Word-embedding gradients as sparse rows (for an optimizer that updates rows sparsely);
+    /// off by default, where `.grad()` is the dense tensor transformers computes.
+    pub fn set_sparse_word_embedding_grad(&mut self, on: bool) {
+        let e = match &mut self.encoder {
+            Encoder::Bert(m) => m.word_embeddings_mut(),
+            Encoder::DistilBert(m) => m.word_embeddings_mut(),
+        };
+        e.sparse_grad = on;
     }
 
     pub fn id2label(&self) -> Vec<String> {

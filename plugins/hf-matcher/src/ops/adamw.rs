@@ -3,6 +3,7 @@
 //! `configure_optimizer` is `torch.optim.AdamW(model.parameters(), lr=lr)`: torch's defaults,
 //! betas (0.9, 0.999), eps 1e-8, weight decay 0.01, no amsgrad.
 
+use super::adamw_cpu;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use tch::Tensor;
@@ -33,11 +34,13 @@ impl Default for AdamWConfig {
 /// File of the moments inside a checkpoint directory.
 pub const MOMENTS_FILE: &str = "optimizer.safetensors";
 
-struct Param {
+pub(super) struct Param {
     name: String,
-    tensor: Tensor,
-    exp_avg: Tensor,
-    exp_avg_sq: Tensor,
+    pub(super) tensor: Tensor,
+    pub(super) exp_avg: Tensor,
+    pub(super) exp_avg_sq: Tensor,
+    /// Row-sparse updates only: rows whose moments may be non-zero (empty until first needed).
+    pub(super) touched: Vec<bool>,
 }
 
 pub struct AdamW {
@@ -45,6 +48,8 @@ pub struct AdamW {
     /// Optimizer steps taken (torch keeps one per parameter; they are all equal here).
     pub step: u64,
     params: Vec<Param>,
+    /// Gradients accumulated by [`AdamW::backward`] since the last step, per parameter.
+    grads: Vec<Option<Tensor>>,
     /// On CUDA: parameters and moments live in one flat buffer each (the `Param` tensors are
     /// views into them), so a step is ~12 kernel launches instead of ~11 per parameter.
     flat: Option<Flat>,
@@ -89,7 +94,7 @@ impl AdamW {
             buffers = Some(f);
         }
         let mut offset = 0;
-        let params = params
+        let params: Vec<Param> = params
             .into_iter()
             .map(|(name, mut tensor)| match &buffers {
                 Some(f) => {
@@ -104,6 +109,7 @@ impl AdamW {
                         exp_avg: view(&f.exp_avg),
                         exp_avg_sq: view(&f.exp_avg_sq),
                         tensor,
+                        touched: Vec::new(),
                     };
                     offset += n;
                     p
@@ -113,19 +119,42 @@ impl AdamW {
                     exp_avg: tch::no_grad(|| tensor.zeros_like()),
                     exp_avg_sq: tch::no_grad(|| tensor.zeros_like()),
                     tensor,
+                    touched: Vec::new(),
                 },
             })
             .collect();
         Self {
             config,
             step: 0,
+            grads: (0..params.len()).map(|_| None).collect(),
             params,
             flat: buffers,
         }
     }
 
-    /// One update from the accumulated gradients; parameters without a gradient are skipped,
-    /// as torch does.
+    /// Backward pass of `loss`, its gradients added to those accumulated since the last step.
+    /// Unlike `loss.backward()`, nothing is accumulated into the parameters' `.grad`: the
+    /// gradients autograd computes are kept as they are (no zero-fill, no add; torch's
+    /// `zero_grad(set_to_none=True)`), and a sparse embedding gradient stays sparse.
+    pub fn backward(&mut self, loss: &Tensor) -> Result<(), String> {
+        let inputs: Vec<&Tensor> = self.params.iter().map(|p| &p.tensor).collect();
+        let grads = Tensor::f_run_backward(&[loss], &inputs, false, false)
+            .map_err(|e| format!("backward: {e}"))?;
+        tch::no_grad(|| {
+            for (acc, g) in self.grads.iter_mut().zip(grads) {
+                if g.defined() {
+                    *acc = Some(match acc.take() {
+                        Some(prev) => prev + g,
+                        None => g,
+                    });
+                }
+            }
+        });
+        Ok(())
+    }
+
+    /// One update from the gradients accumulated by [`AdamW::backward`] (or else in `.grad`);
+    /// parameters without a gradient are skipped, as torch does.
     pub fn step(&mut self) {
         self.step += 1;
         let c = &self.config;
@@ -140,30 +169,39 @@ impl AdamW {
             eps: c.eps,
             neg_step_size: -c.lr / bias1,
         };
+        let grads: Vec<Tensor> = self
+            .params
+            .iter()
+            .zip(&mut self.grads)
+            .map(|(p, acc)| acc.take().unwrap_or_else(|| p.tensor.grad()))
+            .collect();
         tch::no_grad(|| {
             if let Some(f) = &mut self.flat {
-                let grads: Vec<Tensor> = self.params.iter().map(|p| p.tensor.grad()).collect();
                 if grads.iter().all(Tensor::defined) {
-                    let flat: Vec<Tensor> = grads.iter().map(|g| g.reshape([-1])).collect();
+                    let flat: Vec<Tensor> = grads.iter().map(|g| dense(g).reshape([-1])).collect();
                     let grad = Tensor::cat(&flat, 0);
                     update(&mut f.param, &mut f.exp_avg, &mut f.exp_avg_sq, &grad, &h);
                     return;
                 }
             }
-            for p in &mut self.params {
-                let grad = p.tensor.grad();
+            for (p, grad) in self.params.iter_mut().zip(&grads) {
                 if !grad.defined() {
                     continue;
                 }
-                if !fused_cpu(p, &grad, &h) {
-                    tensor_step(p, &grad, &h);
+                if grad.is_sparse() && adamw_cpu::fused_rows(p, grad, &h) {
+                    continue;
+                }
+                p.touched.clear(); // a dense update may touch any row
+                if grad.is_sparse() || !adamw_cpu::fused_dense(p, grad, &h) {
+                    tensor_step(p, &dense(grad), &h);
                 }
             }
         });
     }
 
-    /// Zeroes the gradients (torch's `zero_grad`; dropping them would cost reallocations).
+    /// Drops the accumulated gradients and zeroes any `.grad` (torch's `zero_grad`).
     pub fn zero_grad(&mut self) {
+        self.grads.iter_mut().for_each(|g| *g = None);
         for p in &mut self.params {
             p.tensor.zero_grad();
         }
@@ -207,6 +245,7 @@ impl AdamW {
                 }
                 tch::no_grad(|| dst.copy_(src));
             }
+            p.touched.clear(); // recomputed from the moments when next needed
         }
         self.step = step;
         Ok(())
@@ -214,14 +253,22 @@ impl AdamW {
 }
 
 /// Per-step scalars, as torch's `_single_tensor_adamw` computes them.
-struct Hyper {
-    decay: f64,
-    w1: f64,
-    beta2: f64,
-    w2: f64,
-    bias2_sqrt: f64,
-    eps: f64,
-    neg_step_size: f64,
+pub(super) struct Hyper {
+    pub(super) decay: f64,
+    pub(super) w1: f64,
+    pub(super) beta2: f64,
+    pub(super) w2: f64,
+    pub(super) bias2_sqrt: f64,
+    pub(super) eps: f64,
+    pub(super) neg_step_size: f64,
+}
+
+fn dense(grad: &Tensor) -> Tensor {
+    if grad.is_sparse() {
+        grad.to_dense(None, false)
+    } else {
+        grad.shallow_clone()
+    }
 }
 
 /// torch's single-tensor AdamW update with tensor ops (any device).
@@ -236,65 +283,6 @@ fn update(param: &mut Tensor, m: &mut Tensor, v: &mut Tensor, grad: &Tensor, h: 
     let _ = v.addcmul_(&(grad * h.w2), grad);
     let denom = (v.sqrt() / h.bias2_sqrt) + h.eps;
     let _ = param.addcdiv_(&(&*m * h.neg_step_size), &denom);
-}
-
-fn plain_f32(t: &Tensor) -> bool {
-    t.device() == tch::Device::Cpu && t.kind() == tch::Kind::Float && t.is_contiguous()
-}
-
-/// The same update in one pass over memory for contiguous fp32 CPU tensors (the tensor path
-/// makes ~11 passes and 5 temporaries per parameter). Large parameters are split across
-/// libtorch's thread count. Returns false when the tensors do not qualify.
-fn fused_cpu(p: &mut Param, grad: &Tensor, h: &Hyper) -> bool {
-    let n = p.tensor.numel();
-    if ![&p.tensor, grad, &p.exp_avg, &p.exp_avg_sq]
-        .iter()
-        .all(|t| plain_f32(t) && t.numel() == n)
-    {
-        return false;
-    }
-    // SAFETY: four distinct contiguous fp32 CPU buffers of `n` elements, owned by live tensors
-    // that nothing else touches during the step (autograd is off, the host is single-threaded).
-    let (param, g, m, v) = unsafe {
-        (
-            std::slice::from_raw_parts_mut(p.tensor.data_ptr() as *mut f32, n),
-            std::slice::from_raw_parts(grad.data_ptr() as *const f32, n),
-            std::slice::from_raw_parts_mut(p.exp_avg.data_ptr() as *mut f32, n),
-            std::slice::from_raw_parts_mut(p.exp_avg_sq.data_ptr() as *mut f32, n),
-        )
-    };
-    let threads = (tch::get_num_threads().max(1) as usize)
-        .min(n / (1 << 16))
-        .max(1);
-    if threads == 1 {
-        fused_chunk(param, g, m, v, h);
-    } else {
-        let chunk = n.div_ceil(threads);
-        std::thread::scope(|s| {
-            for (((pc, gc), mc), vc) in param
-                .chunks_mut(chunk)
-                .zip(g.chunks(chunk))
-                .zip(m.chunks_mut(chunk))
-                .zip(v.chunks_mut(chunk))
-            {
-                s.spawn(move || fused_chunk(pc, gc, mc, vc, h));
-            }
-        });
-    }
-    true
-}
-
-/// Element-wise AdamW in torch's operation order, with f32 scalars as torch's CPU kernels use.
-fn fused_chunk(param: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], h: &Hyper) {
-    let (decay, w1, beta2, w2) = (h.decay as f32, h.w1 as f32, h.beta2 as f32, h.w2 as f32);
-    let (bias2_sqrt, eps, neg_step) = (h.bias2_sqrt as f32, h.eps as f32, h.neg_step_size as f32);
-    for (((p, &g), m), v) in param.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
-        let decayed = *p * decay;
-        *m += w1 * (g - *m);
-        *v = *v * beta2 + (w2 * g) * g;
-        let denom = v.sqrt() / bias2_sqrt + eps;
-        *p = decayed + (neg_step * *m) / denom;
-    }
 }
 
 #[cfg(test)]
@@ -338,7 +326,7 @@ mod tests {
                 let grad = p.tensor.grad();
                 tch::no_grad(|| {
                     if fused {
-                        assert!(fused_cpu(p, &grad, &h));
+                        assert!(adamw_cpu::fused_dense(p, &grad, &h));
                     } else {
                         tensor_step(p, &grad, &h);
                     }
@@ -403,5 +391,69 @@ mod tests {
             assert!(d < 1e-7, "{}: moments differ by {d}", p.name);
         }
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    /// Row-sparse embedding gradients (through `backward`) give the dense update: touched rows,
+    /// rows touched before and idle now (moments decaying), never-touched rows (decay only),
+    /// and after a save/load (the touched rows are found again from the moments).
+    #[test]
+    fn sparse_rows_match_dense_update() {
+        let _rng = crate::torch_rng_lock();
+        let make = || {
+            tch::manual_seed(2);
+            let w = Tensor::randn([50, 4], (Kind::Float, Device::Cpu)).set_requires_grad(true);
+            let cfg = AdamWConfig {
+                lr: 0.05,
+                ..Default::default()
+            };
+            (
+                AdamW::with_layout(vec![("w".into(), w.shallow_clone())], cfg, false),
+                w,
+            )
+        };
+        let ((mut a, wa), (mut b, wb)) = (make(), make());
+        let ids = [
+            vec![1i64, 3, 3, 7],
+            vec![3, 9],
+            vec![],
+            vec![7, 40, 1, 1],
+            vec![2],
+        ];
+        let dir = std::env::temp_dir().join(format!("adamw-rows-{}", std::process::id()));
+        for (step, ids) in ids.iter().enumerate() {
+            if step == 3 {
+                std::fs::create_dir_all(&dir).unwrap();
+                a.save(&dir).unwrap();
+                let (mut c, wc) = make();
+                tch::no_grad(|| wc.detach().copy_(&wa));
+                c.load(&dir, a.step).unwrap();
+                assert!(c.params[0].touched.is_empty());
+                a = c;
+                std::fs::remove_dir_all(&dir).ok();
+            }
+            let w_now = a.params[0].tensor.shallow_clone();
+            for (opt, w, sparse) in [(&mut a, &w_now, true), (&mut b, &wb, false)] {
+                let idx = Tensor::from_slice(ids);
+                let loss = Tensor::embedding(w, &idx, -1, false, sparse)
+                    .sin()
+                    .sum(Kind::Float)
+                    * (step + 1) as f64;
+                opt.backward(&loss).unwrap();
+                opt.step();
+                opt.zero_grad();
+            }
+            let (pa, pb) = (&a.params[0], &b.params[0]);
+            for (x, y) in [
+                (&pa.tensor, &pb.tensor),
+                (&pa.exp_avg, &pb.exp_avg),
+                (&pa.exp_avg_sq, &pb.exp_avg_sq),
+            ] {
+                let d = f64::try_from((x - y).abs().max()).unwrap();
+                assert!(d < 1e-6, "step {step}: differs by {d}");
+            }
+        }
+        // The sparse path ran (it keeps the touched rows): 5 was never touched, 40 was.
+        let touched = &a.params[0].touched;
+        assert!(!touched.is_empty() && !touched[5] && touched[40] && touched[9]);
     }
 }

@@ -2,6 +2,7 @@
 //! a saveable state, config pieces both operations share, a tiny random BERT for tests.
 
 pub mod adamw;
+mod adamw_cpu;
 pub mod common;
 pub mod spans;
 pub mod tiny;
