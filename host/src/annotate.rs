@@ -64,7 +64,8 @@ pub fn annotate_batch(
 
 /// Documents per call to the NER operation for a model batch size: at least 64, so the
 /// operation can sort them by length into batches and run batches side by side (the hf matcher
-/// does both); the output does not depend on it, memory holds one call's documents.
+/// does both). Entities do not depend on it (scores may move at float rounding, since the
+/// batches' make-up does); memory holds one call's documents.
 pub fn call_size(batch_size: usize) -> usize {
     batch_size.max(64)
 }
@@ -147,7 +148,9 @@ fn annotate_into(
             Err(e) => {
                 // The documents read before the bad line are annotated and written first.
                 if !batch.is_empty() {
-                    flush(&mut batch, stats)?;
+                    if let Err(f) = flush(&mut batch, stats) {
+                        return Err(f.context(format!("reading went on to fail too: {e}")));
+                    }
                 }
                 return Err(e.into());
             }

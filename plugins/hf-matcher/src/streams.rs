@@ -3,6 +3,7 @@
 //! operator pays an OpenMP wake-up. Passes side by side, one thread each, keep the cores busy
 //! instead; each pass computes what it would alone (same batches, same order within a batch).
 
+use crate::model::TokenClassifier;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Batches below this size run on streams by default: measured on 2 cores (MiniLM-L6, NCBI
@@ -105,17 +106,19 @@ impl Drop for IntraOpThreads {
 /// Lets the stream threads share what they only read. libtorch tensors are safe to read from
 /// several threads (atomic reference counts, no shared mutable state in a forward pass under
 /// no_grad); tch marks them `Send` but not `Sync` only because it cannot know how they are used.
-pub struct ReadOnly<'a, T>(pub &'a T);
+/// Only for the model: its forward pass has no interior mutability (the fused and packed weights
+/// are built before, autocast and grad mode are thread-local).
+pub struct ReadOnly<'a>(pub &'a TokenClassifier);
 
-impl<'a, T> ReadOnly<'a, T> {
+impl<'a> ReadOnly<'a> {
     /// Through a method, so closures capture the wrapper (Sync), not the field.
-    pub fn get(&self) -> &'a T {
+    pub fn get(&self) -> &'a TokenClassifier {
         self.0
     }
 }
 
 // SAFETY: see the type's doc; the streams only run inference forward passes through it.
-unsafe impl<T> Sync for ReadOnly<'_, T> {}
+unsafe impl Sync for ReadOnly<'_> {}
 
 #[cfg(test)]
 mod tests {

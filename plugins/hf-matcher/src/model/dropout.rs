@@ -40,9 +40,12 @@ pub fn keep_mask(shape: &[i64], p: f64) -> Tensor {
     let n = mask.numel();
     // One draw from torch's (seeded) generator seeds this mask's stream.
     let seed = Tensor::randint(i64::MAX, [1], (Kind::Int64, Device::Cpu)).int64_value(&[0]);
-    // SAFETY: `mask` is a fresh contiguous CPU float tensor of `n` elements, owned here.
-    let out = unsafe { std::slice::from_raw_parts_mut(mask.data_ptr() as *mut f32, n) };
-    fill(out, seed as u64, p);
+    if n > 0 {
+        // SAFETY: `mask` is a fresh contiguous CPU float tensor of `n` > 0 elements (an empty
+        // one may have a null data pointer), owned here.
+        let out = unsafe { std::slice::from_raw_parts_mut(mask.data_ptr() as *mut f32, n) };
+        fill(out, seed as u64, p);
+    }
     mask
 }
 

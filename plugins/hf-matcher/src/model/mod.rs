@@ -56,6 +56,8 @@ pub struct TokenClassifier {
     head_dropout: f64,
     /// bf16 autocast (off by default: fp32 everywhere); set with `set_autocast_bf16`.
     autocast_bf16: bool,
+    /// Frozen for inference with MKL-packed fp32 weights (`freeze_for_inference`).
+    packed: bool,
 }
 
 impl TokenClassifier {
@@ -85,6 +87,7 @@ impl TokenClassifier {
             classifier,
             head_dropout,
             autocast_bf16: false,
+            packed: false,
         }
     }
 
@@ -141,6 +144,7 @@ impl TokenClassifier {
         if pack {
             self.classifier.pack();
         }
+        self.packed = pack;
     }
 
     /// Runs `f` under bf16 autocast when it is on (CUDA or CPU), logits back in fp32.
@@ -207,6 +211,13 @@ impl TokenClassifier {
     /// Mixed precision for the forward passes: matmuls in bf16 under libtorch autocast (CUDA or
     /// CPU; fp32 master weights, so gradients and optimizer stay fp32), logits returned in fp32.
     pub fn set_autocast_bf16(&mut self, on: bool) -> Result<(), ModelError> {
+        if on && self.packed {
+            // The packed fp32 weights would bypass autocast (it casts inside libtorch's linear).
+            return Err(ModelError::torch(
+                "enabling bf16 autocast",
+                "the model is already frozen for fp32 inference (packed weights); enable bf16 first",
+            ));
+        }
         if on && self.vs.device().is_cuda() {
             autocast::set_cuda_autocast_dtype(autocast::BFLOAT16)?;
         } else if on {

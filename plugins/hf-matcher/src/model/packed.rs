@@ -193,4 +193,25 @@ mod tests {
         assert!(p.forward(&Tensor::randn([2, 47], opts)).is_none());
         assert!(PackedLinear::new(&w.to_kind(Kind::Double), &b).is_none());
     }
+
+    /// A model frozen with packed fp32 weights refuses bf16 autocast afterwards (the packed
+    /// path would bypass it); bf16 first, then freezing, packs nothing and works.
+    #[test]
+    fn bf16_after_packing_is_refused() {
+        let dir = crate::ops::tiny::temp_dir("packed-bf16");
+        crate::ops::tiny::write_tiny_bert(&dir, 1).unwrap();
+        let mut m = crate::model::TokenClassifier::from_dir(&dir, None, Device::Cpu).unwrap();
+        m.freeze_for_inference();
+        let err = m
+            .set_autocast_bf16(true)
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("enable bf16 first"), "{err}");
+        let mut m = crate::model::TokenClassifier::from_dir(&dir, None, Device::Cpu).unwrap();
+        if m.set_autocast_bf16(true).is_ok() {
+            m.freeze_for_inference();
+        }
+        std::fs::remove_dir_all(&dir).ok();
+    }
 }

@@ -17,8 +17,8 @@ fn threads_for(n: usize) -> usize {
 
 /// `(param, exp_avg, exp_avg_sq)` of `p` as mutable fp32 slices.
 ///
-/// SAFETY: the caller checked the three tensors with `plain_f32` and `n` elements each; they
-/// are distinct buffers owned by live tensors that nothing else touches during the step
+/// SAFETY: the caller checked the three tensors with `plain_f32` and `n > 0` elements each;
+/// they are distinct buffers owned by live tensors that nothing else touches during the step
 /// (autograd is off, the host is single-threaded).
 unsafe fn state_slices(p: &mut Param, n: usize) -> (&mut [f32], &mut [f32], &mut [f32]) {
     unsafe {
@@ -30,6 +30,18 @@ unsafe fn state_slices(p: &mut Param, n: usize) -> (&mut [f32], &mut [f32], &mut
     }
 }
 
+/// `n` fp32 values at `t`'s data; empty tensors may have a null data pointer, which a slice
+/// must not have.
+///
+/// SAFETY: `t` is a contiguous fp32 CPU tensor of at least `n` elements, alive and unchanged
+/// while the slice is used.
+unsafe fn read_f32(t: &Tensor, n: usize) -> &[f32] {
+    if n == 0 {
+        return &[];
+    }
+    unsafe { std::slice::from_raw_parts(t.data_ptr() as *const f32, n) }
+}
+
 /// Dense update for contiguous fp32 CPU tensors; false when the tensors do not qualify.
 pub(super) fn fused_dense(p: &mut Param, grad: &Tensor, h: &Hyper) -> bool {
     let n = p.tensor.numel();
@@ -39,9 +51,12 @@ pub(super) fn fused_dense(p: &mut Param, grad: &Tensor, h: &Hyper) -> bool {
     {
         return false;
     }
+    if n == 0 {
+        return true;
+    }
     // SAFETY: checked just above (see `state_slices`); `grad` is a fourth distinct buffer.
     let (param, m, v) = unsafe { state_slices(p, n) };
-    let g = unsafe { std::slice::from_raw_parts(grad.data_ptr() as *const f32, n) };
+    let g = unsafe { read_f32(grad, n) };
     let threads = threads_for(n);
     if threads == 1 {
         fused_chunk(param, g, m, v, h);
@@ -76,6 +91,9 @@ pub(super) fn fused_rows(p: &mut Param, grad: &Tensor, h: &Hyper) -> bool {
         return false;
     }
     let (rows, dim) = (size[0] as usize, size[1] as usize);
+    if rows * dim == 0 {
+        return true;
+    }
     let g = grad.coalesce();
     let values = g.values().contiguous();
     let Ok(index) = Vec::<i64>::try_from(g.indices().reshape([-1])) else {
@@ -97,8 +115,7 @@ pub(super) fn fused_rows(p: &mut Param, grad: &Tensor, h: &Hyper) -> bool {
     }
     // SAFETY: checked above (see `state_slices`); `values` is a distinct contiguous buffer.
     let (param, m, v) = unsafe { state_slices(p, rows * dim) };
-    let vals =
-        unsafe { std::slice::from_raw_parts(values.data_ptr() as *const f32, index.len() * dim) };
+    let vals = unsafe { read_f32(&values, index.len() * dim) };
     let chunk_rows = rows.div_ceil(threads_for(rows * dim));
     let chunk = chunk_rows * dim;
     std::thread::scope(|s| {
