@@ -15,18 +15,7 @@ pub const HALF: i8 = 5;
 pub const BFLOAT16: i8 = 15;
 
 fn library() -> Result<libloading::os::unix::Library, ModelError> {
-    // Force libtorch to be loaded (any tch call does) before looking it up. In a plugin loaded
-    // with RTLD_LOCAL its symbols are not global, so ask for libtorch_cpu's own handle
-    // (RTLD_NOLOAD: only if already loaded); a binary linked to it directly finds them globally.
-    let _ = tch::Cuda::is_available();
-    use libloading::os::unix::{Library, RTLD_LAZY};
-    const RTLD_NOLOAD: std::os::raw::c_int = 0x4;
-    // SAFETY: RTLD_NOLOAD opens nothing new: it returns the loaded libtorch_cpu, which runs no
-    // initialisers a second time.
-    match unsafe { Library::open(Some("libtorch_cpu.so"), RTLD_LAZY | RTLD_NOLOAD) } {
-        Ok(lib) => Ok(lib),
-        Err(_) => Ok(Library::this()),
-    }
+    Ok(super::libtorch::cpu_library())
 }
 
 /// libtorch's CUDA autocast dtype (a c10::ScalarType code).

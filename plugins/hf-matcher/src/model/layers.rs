@@ -31,6 +31,10 @@ impl Linear {
     pub fn pack(&mut self) {
         self.packed = PackedLinear::new(&self.weight, &self.bias);
     }
+
+    pub fn is_packed(&self) -> bool {
+        self.packed.is_some()
+    }
 }
 
 pub struct LayerNorm {

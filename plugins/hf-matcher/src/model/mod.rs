@@ -15,6 +15,7 @@ mod dropout;
 mod encoder;
 mod error;
 mod layers;
+mod libtorch;
 mod load;
 mod packed;
 mod roberta;
@@ -56,8 +57,6 @@ pub struct TokenClassifier {
     head_dropout: f64,
     /// bf16 autocast (off by default: fp32 everywhere); set with `set_autocast_bf16`.
     autocast_bf16: bool,
-    /// Frozen for inference with MKL-packed fp32 weights (`freeze_for_inference`).
-    packed: bool,
 }
 
 impl TokenClassifier {
@@ -87,7 +86,6 @@ impl TokenClassifier {
             classifier,
             head_dropout,
             autocast_bf16: false,
-            packed: false,
         }
     }
 
@@ -144,7 +142,6 @@ impl TokenClassifier {
         if pack {
             self.classifier.pack();
         }
-        self.packed = pack;
     }
 
     /// Runs `f` under bf16 autocast when it is on (CUDA or CPU), logits back in fp32.
@@ -211,7 +208,7 @@ impl TokenClassifier {
     /// Mixed precision for the forward passes: matmuls in bf16 under libtorch autocast (CUDA or
     /// CPU; fp32 master weights, so gradients and optimizer stay fp32), logits returned in fp32.
     pub fn set_autocast_bf16(&mut self, on: bool) -> Result<(), ModelError> {
-        if on && self.packed {
+        if on && self.classifier.is_packed() {
             // The packed fp32 weights would bypass autocast (it casts inside libtorch's linear).
             return Err(ModelError::torch(
                 "enabling bf16 autocast",
