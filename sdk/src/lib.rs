@@ -9,6 +9,7 @@
 
 pub mod data;
 mod guard;
+pub mod medkit;
 pub mod ops;
 pub mod plugin;
 
@@ -18,6 +19,7 @@ pub use log;
 pub use serde_json;
 
 pub use data::*;
+pub use medkit::{new_uid, ATTRIBUTE_CLASS};
 pub use ops::*;
 pub use plugin::*;
 

@@ -13,7 +13,6 @@ use crate::tokenizer::HfTokenizer;
 use medkit_sdk::{AnySpan, Attribute, NerOperation, OpResult, Segment};
 use serde::Deserialize;
 use std::ops::Range;
-use std::sync::atomic::{AtomicU64, Ordering};
 use tch::{Device, Kind};
 use tokenizers::models::ModelWrapper;
 
@@ -246,22 +245,17 @@ impl HfEntityMatcher {
             .iter()
             .flat_map(|l| segment.attrs.iter().filter(move |a| a.label.as_str() == l))
             .map(|a| Attribute {
-                uid: new_uid().into(),
+                uid: medkit_sdk::new_uid().into(),
                 ..a.clone()
             })
             .collect();
-        attrs.push(Attribute {
-            uid: new_uid().into(),
-            label: "score".into(),
-            value: serde_json::json!(m.score as f64).to_string().into(),
-            metadata: serde_json::json!({ "model": self.model_name })
-                .to_string()
-                .into(),
-            class_name: "Attribute".into(),
-            extra: "{}".into(),
-        });
+        attrs.push(Attribute::new(
+            "score",
+            serde_json::json!(m.score as f64).to_string(),
+            serde_json::json!({ "model": self.model_name }).to_string(),
+        ));
         Segment {
-            uid: new_uid().into(),
+            uid: medkit_sdk::new_uid().into(),
             label: m.label.clone().into(),
             spans: spans.into(),
             text: text.into(),
@@ -308,17 +302,6 @@ pub fn window_ranges(n: usize, size: usize, stride: usize) -> Vec<Range<usize>> 
         }
         start += step;
     }
-}
-
-fn new_uid() -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64);
-    format!(
-        "{nanos:016x}{:016x}",
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    )
 }
 
 impl NerOperation for HfEntityMatcher {

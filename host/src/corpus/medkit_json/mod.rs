@@ -21,7 +21,7 @@ pub(crate) const ENTITY_CLASS: &str = "medkit.core.text.annotation.Entity";
 pub(crate) const RELATION_CLASS: &str = "medkit.core.text.annotation.Relation";
 pub(crate) const SPAN_CLASS: &str = "medkit.core.text.span.Span";
 pub(crate) const MODIFIED_SPAN_CLASS: &str = "medkit.core.text.span.ModifiedSpan";
-pub const ATTRIBUTE_CLASS: &str = "medkit.core.attribute.Attribute";
+pub use medkit_sdk::ATTRIBUTE_CLASS;
 
 /// medkit's Attribute subclasses: which of `label` / `value` their `to_dict` writes, and the label
 /// they carry when it does not (their class constant).
