@@ -1,5 +1,6 @@
 //! Exports saved models for scripts/encoder_check_saved.py (Python reloads them with
-//! transformers and compares logits). Ignored by default; run through the script.
+//! transformers and compares logits). Ignored by default; run through the script, or by
+//! tests/tests/interop_transformers.rs (scripts/test-interop.sh).
 mod encoder_util;
 
 use std::path::{Path, PathBuf};
@@ -25,7 +26,7 @@ fn export(model: &TokenClassifier, tok: &HfTokenizer, max_length: Option<usize>,
 }
 
 #[test]
-#[ignore = "run by scripts/encoder_check_saved.py"]
+#[ignore = "interop: run by scripts/encoder_check_saved.py and scripts/test-interop.sh"]
 fn export_saved_models() {
     let root = PathBuf::from(std::env::var("ENCODER_EXPORT_DIR").expect("ENCODER_EXPORT_DIR"));
     tch::manual_seed(7);
@@ -76,7 +77,8 @@ fn export_saved_models() {
         &root.join("tiny_camembert"),
     );
     std::fs::remove_dir_all(&cam).unwrap();
-    if let Some(dir) = minilm_dir() {
+    {
+        let dir = minilm_dir();
         let labels: Vec<String> = serde_json::from_str(
             &std::fs::read_to_string(fixtures().join("minilm/labels.json")).unwrap(),
         )
