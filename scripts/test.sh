@@ -1,9 +1,24 @@
 #!/usr/bin/env bash
 # The test command: set-up (idempotent), then format check, clippy and every test, in release mode
-# (one build serves the binaries and the tests).
+# (one build serves the binaries and the tests), then the interop checks against Python medkit 0.17
+# and transformers (scripts/test-interop.sh, which installs what they need into .venv).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 cargo fmt --all --check
 cargo clippy --release --workspace --all-targets -- -D warnings
-cargo test --release --workspace "$@"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --release --workspace "$@" 2>&1 | tee "$log"
+ignored=$(sed -n 's/^test result: .* \([0-9][0-9]*\) ignored;.*/\1/p' "$log" | awk '{s += $1} END {print s + 0}')
+scripts/test-interop.sh
+cat <<MSG
+test: all passed. The main cargo test run ignored $ignored test(s); they run with:
+  scripts/test-interop.sh     interop with Python medkit 0.17 / transformers (interop_medkit,
+                              interop_transformers, checkpoint_export, encoder_save_export): run above
+  scripts/device-check.sh     CUDA tests (encoder_cuda), on a machine with a GPU
+  cargo test --release -p medkit-tests --test corpus_shared -- --ignored
+                              round trips of the reference corpora in ../shared (not shipped)
+  cargo test --release -p medkit-plugin-hf --test encoder_bench --test matcher_bench -- --ignored
+                              timings, by hand
+MSG

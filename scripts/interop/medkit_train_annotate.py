@@ -89,7 +89,7 @@ def main(argv=None):
             n += 1
     save_text_documents(docs, out / "python.jsonl")
     (out / "checkpoint.txt").write_text(ckpt)
-    print(f"medkit Trainer: {len(train)} train docs, 1 epoch in {train_s:.1f}s, eval {history[-1]['eval']}, "
+    print(f"medkit Trainer: {len(train)} train docs, 1 epoch in {train_s:.1f}s, eval macro F1 {float(history[-1]['eval']['macro_f1-score']):.3f}, "
           f"train loss {history[-1]['train']['loss']:.4f}, checkpoint {ckpt}")
     print(f"medkit HFEntityMatcher: {n} entities in {len(docs)} docs ({time.perf_counter() - t0:.1f}s)")
     if n == 0:
