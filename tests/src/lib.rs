@@ -186,7 +186,7 @@ pub fn cargo_test_ignored(package: &str, test: &str, envs: &[(&str, &std::ffi::O
     let out = cmd.output().expect("cargo test");
     assert!(
         out.status.success(),
-        "cargo test -p {package} --test {test} -- --ignored failed:\n{}",
+        "cargo test --workspace --test {test} ({package}) -- --ignored failed:\n{}",
         text(&out)
     );
 }
