@@ -119,7 +119,9 @@ fn broken_libraries_are_reported_and_others_still_load() {
     }
     let out = medkit(&["--plugin-dir", dir.path().to_str().unwrap(), "plugins"]);
     let t = text(&out);
-    assert!(out.status.success(), "{t}");
+    // everything listed, then a failure status for the files that did not load
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(t.contains("plugin file error(s), listed above"), "{t}");
     assert!(t.contains("token-accuracy"), "{t}");
     assert!(t.contains("libgarbage.so: cannot open library"), "{t}");
     if libz.is_some() {

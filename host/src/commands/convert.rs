@@ -50,6 +50,14 @@ pub struct Args {
     /// Drop overlapping entities, keeping the longest (medkit's filter_overlapping_entities).
     #[arg(long)]
     pub filter_overlaps: bool,
+    /// An annotation that cannot be built (entity text whose length disagrees with its spans, a
+    /// span outside the text or reversed, a malformed .ann or CoNLL tag line, a relation,
+    /// attribute or note pointing at a missing or skipped annotation): error = stop, naming
+    /// file:line and the annotation id, no output written; skip = drop it with that warning,
+    /// count it, convert the rest. A document that cannot be read at all (unreadable file, bad
+    /// UTF-8, a line that is not JSON or not a document) is an error in both modes.
+    #[arg(long = "on-error", value_enum, default_value = "error")]
+    pub on_error: corpus::OnError,
 }
 
 #[derive(Default)]
@@ -63,10 +71,19 @@ struct Counts {
 
 pub fn run(_ctx: &Context, args: Args) -> anyhow::Result<()> {
     let input = &args.input;
+    let invalid = corpus::InvalidAnnotations::new(args.on_error);
     let docs: Box<dyn Iterator<Item = Result<TextDocument, CorpusError>>> = match args.from {
-        InputFormat::Medkit => Box::new(medkit_json::read_documents(input)?),
-        InputFormat::Brat => Box::new(corpus::brat::read_dir(input)?.into_iter().map(Ok)),
-        InputFormat::Conll => Box::new(corpus::conll::read(input)?.into_iter().map(Ok)),
+        InputFormat::Medkit => Box::new(medkit_json::read_documents_with(input, invalid.clone())?),
+        InputFormat::Brat => Box::new(
+            corpus::brat::read_dir_with(input, &invalid)?
+                .into_iter()
+                .map(Ok),
+        ),
+        InputFormat::Conll => Box::new(
+            corpus::conll::read_with(input, &invalid)?
+                .into_iter()
+                .map(Ok),
+        ),
     };
     let punct: Vec<String> = args.punct_chars.chars().map(String::from).collect();
     let rules =
@@ -112,13 +129,14 @@ pub fn run(_ctx: &Context, args: Args) -> anyhow::Result<()> {
         }
     }
     log::info!(
-        "{} documents read, {} written with {} entities to {}; {} entities dropped as overlapping, {} lost by sentence splitting",
+        "{} documents read, {} written with {} entities to {}; {} entities dropped as overlapping, {} lost by sentence splitting; {} annotations skipped as invalid",
         c.read,
         c.written,
         c.entities,
         args.output.display(),
         c.dropped,
-        c.lost
+        c.lost,
+        invalid.skipped()
     );
     Ok(())
 }

@@ -5,6 +5,8 @@ use crate::plugins::{search_dirs, PluginSet};
 pub struct Args {}
 
 /// `medkit plugins`: each plugin file, its version and operations; then the files that failed.
+/// Fails (exit status 1) when no plugin loaded or when any file failed to load, after listing
+/// everything.
 pub fn run(ctx: &Context, _args: Args) -> anyhow::Result<()> {
     let dirs = search_dirs(&ctx.plugin_dirs, &[]);
     let set = PluginSet::load(&dirs);
@@ -25,6 +27,9 @@ pub fn run(ctx: &Context, _args: Args) -> anyhow::Result<()> {
     if set.plugins.is_empty() {
         let shown: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
         anyhow::bail!("no plugin found in: {}", shown.join(", "));
+    }
+    if !set.errors.is_empty() {
+        anyhow::bail!("{} plugin file error(s), listed above", set.errors.len());
     }
     Ok(())
 }

@@ -19,7 +19,9 @@ pub struct Args {
     /// Tagging scheme of strict mode (seqeval auto-detects it when absent).
     #[arg(long, value_parser = ["iob1", "iob2", "ioe1", "ioe2", "iobes", "bilou"])]
     scheme: Option<String>,
-    /// default: conlleval-compatible chunking; strict: chunks must follow the scheme.
+    /// default: conlleval-compatible chunking (a tag seqeval does not know, e.g. BILOU's L-/U-, is
+    /// read by its first character with a warning, as seqeval 1.2.2); strict: chunks must follow
+    /// the scheme (an unknown tag is an error).
     #[arg(long, default_value = "default", value_parser = ["default", "strict"])]
     mode: String,
     /// Value of precision/recall/F1 when their denominator is zero.

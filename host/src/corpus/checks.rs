@@ -1,6 +1,7 @@
 //! Training-data checks, run by the pipeline's train stage on the train and eval documents before
 //! the trainable preprocesses them. Spans outside the text or reversed are already refused by the
-//! readers (file:line); here, two policies (`[train] entity_text_mismatch`, `overlapping_entities`):
+//! readers (file:line; or skipped, under `[train] on_error = "skip"`); here, two policies
+//! (`[train] entity_text_mismatch`, defaulting to `on_error`, and `overlapping_entities`):
 //!
 //! * an entity whose `text` is not the text its spans cover (fragments joined by a space, as BRAT
 //!   and medkit write discontinuous entities; whitespace runs compared as one space) is an error
@@ -82,7 +83,8 @@ pub fn check_documents(
                         TextMismatchPolicy::Error => {
                             return Err(format!(
                                 "{}: entity '{}' ({}) has text {:?} but its spans cover {:?} \
-                                 (set [train] entity_text_mismatch = \"skip\" to drop such entities)",
+                                 (set [train] entity_text_mismatch = \"skip\", or on_error = \"skip\", to drop \
+                                 such entities)",
                                 at(),
                                 e.uid,
                                 e.label,

@@ -1,7 +1,7 @@
 //! CoNLL / IOB2 (`token<TAB>tag` per line, a blank line between sentences): one document per
 //! sentence, its text the tokens joined by single spaces, its entities from the tags.
 
-use super::{new_uid, pyjson, CorpusError};
+use super::{new_uid, pyjson, CorpusError, InvalidAnnotations, OnError};
 use medkit_sdk::data::{Annotation, AnySpan, Segment, Span, TextDocument};
 use serde_json::json;
 use std::io::{BufRead, BufReader};
@@ -9,8 +9,19 @@ use std::path::Path;
 
 /// Reads every sentence of `path`. Columns may be separated by tabs or spaces; the token is the
 /// first column and the tag the last. `-DOCSTART-` lines are skipped. An `I-X` that does not
-/// continue an `X` entity starts one (as conlleval does).
+/// continue an `X` entity starts one (as conlleval does). A line without a tag or with a tag that
+/// is not IOB2 is an error naming file:line.
 pub fn read(path: &Path) -> Result<Vec<TextDocument>, CorpusError> {
+    read_with(path, &InvalidAnnotations::default())
+}
+
+/// As [`read`], malformed tag lines handed to `invalid`: an error, or skipped with a warning and
+/// a count (the token is kept, tagged `O`; a line without a token is dropped). Bad UTF-8 stays an
+/// error.
+pub fn read_with(
+    path: &Path,
+    invalid: &InvalidAnnotations,
+) -> Result<Vec<TextDocument>, CorpusError> {
     let file = std::fs::File::open(path).map_err(|e| CorpusError::io(path, e))?;
     let mut docs = Vec::new();
     let mut sent: Vec<(String, String, usize)> = Vec::new();
@@ -52,22 +63,28 @@ pub fn read(path: &Path) -> Result<Vec<TextDocument>, CorpusError> {
         let (Some(tok), Some(tag)) = (cols.first(), cols.last()) else {
             continue;
         };
-        if cols.len() < 2 || tok.is_empty() {
-            return Err(CorpusError::line(
-                path,
-                line_no,
-                format!("expected token<TAB>tag, got {line:?}"),
-            ));
-        }
         let tag = tag.trim();
-        if !(tag == "O" || tag.starts_with("B-") || tag.starts_with("I-")) || tag.len() == 2 {
-            return Err(CorpusError::line(
-                path,
-                line_no,
-                format!("{tag:?} is not an IOB2 tag (O, B-X, I-X)"),
-            ));
+        let why = if cols.len() < 2 || tok.is_empty() {
+            Some(format!("expected token<TAB>tag, got {line:?}"))
+        } else if !(tag == "O" || tag.starts_with("B-") || tag.starts_with("I-")) || tag.len() == 2
+        {
+            Some(format!("{tag:?} is not an IOB2 tag (O, B-X, I-X)"))
+        } else {
+            None
+        };
+        let Some(why) = why else {
+            sent.push((tok.to_string(), tag.to_string(), line_no));
+            continue;
+        };
+        let what = match (invalid.policy(), tok.is_empty()) {
+            (OnError::Error, _) => why,
+            (OnError::Skip, true) => format!("{why} (line dropped)"),
+            (OnError::Skip, false) => format!("{why} (token {tok:?} read as O)"),
+        };
+        invalid.handle_error(CorpusError::line(path, line_no, what))?;
+        if !tok.is_empty() {
+            sent.push((tok.to_string(), "O".to_string(), line_no));
         }
-        sent.push((tok.to_string(), tag.to_string(), line_no));
     }
     if !sent.is_empty() {
         docs.push(sentence_doc(path, &sent)?);

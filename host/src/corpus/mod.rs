@@ -3,6 +3,7 @@
 pub mod brat;
 pub mod checks;
 pub mod conll;
+pub mod invalid;
 pub mod medkit_json;
 pub mod overlaps;
 pub mod pyjson;
@@ -10,6 +11,7 @@ pub mod pyvalue;
 pub mod split;
 mod uid;
 
+pub use invalid::{InvalidAnnotations, OnError};
 pub use uid::new_uid;
 
 use std::path::{Path, PathBuf};

@@ -1,7 +1,8 @@
 //! The pipeline file's schema. Unknown keys are errors naming their key path; operation sections
 //! (`operation = "name"` + the operation's own keys) are passed to the plugin, which checks them.
 
-use crate::corpus::checks::{OverlapPolicy, TextMismatchPolicy};
+use crate::corpus::checks::{DataPolicies, OverlapPolicy, TextMismatchPolicy};
+use crate::corpus::OnError;
 use crate::trainer::TrainerConfig;
 use serde::Deserialize;
 use std::path::PathBuf;
@@ -61,13 +62,37 @@ pub struct TrainSection {
     pub train_split: String,
     #[serde(default = "defaults::validation")]
     pub eval_split: String,
-    /// An entity whose text is not what its spans cover: "error" (default) or "skip" (warn, drop,
-    /// count). See `corpus::checks`.
+    /// The general policy for training annotations that cannot be built, as `medkit convert
+    /// --on-error`: a span outside the text or reversed, spans whose length is not the entity
+    /// text's, a relation pointing at one of those; and, unless `entity_text_mismatch` is given,
+    /// an entity whose text is not what its spans cover. "error" (default: stop, naming
+    /// file:line and the annotation) or "skip" (warn, drop, count). A line that is not a
+    /// document stays an error. Overlaps have their own key, `overlapping_entities`.
     #[serde(default)]
-    pub entity_text_mismatch: TextMismatchPolicy,
+    pub on_error: OnError,
+    /// An entity whose text is not what its spans cover: "error" or "skip" (warn, drop, count).
+    /// See `corpus::checks`. Default: `on_error`'s value; when both are given and disagree, this
+    /// specific key wins for this case (e.g. `on_error = "skip"` with
+    /// `entity_text_mismatch = "error"` skips spans outside the text but stops at a mismatch).
+    #[serde(default)]
+    pub entity_text_mismatch: Option<TextMismatchPolicy>,
     /// Overlapping entities: "error" (default) or "keep-longest" (warn, drop the others, count).
     #[serde(default)]
     pub overlapping_entities: OverlapPolicy,
+}
+
+impl TrainSection {
+    /// The checks' policies, `entity_text_mismatch` defaulting to `on_error`.
+    pub fn data_policies(&self) -> DataPolicies {
+        let general = match self.on_error {
+            OnError::Error => TextMismatchPolicy::Error,
+            OnError::Skip => TextMismatchPolicy::Skip,
+        };
+        DataPolicies {
+            text_mismatch: self.entity_text_mismatch.unwrap_or(general),
+            overlaps: self.overlapping_entities,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]

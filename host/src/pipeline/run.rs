@@ -6,7 +6,8 @@ use super::config::{
 use super::load::{load, resolve};
 use crate::commands::Context;
 use crate::corpus::checks::{check_documents, DataPolicies, Origin};
-use crate::corpus::medkit_json::read_documents;
+use crate::corpus::medkit_json::{read_documents, read_documents_with};
+use crate::corpus::{InvalidAnnotations, OnError};
 use crate::plugins::{search_dirs, PluginSet};
 use crate::trainer::{Callbacks, ResumePoint, TrainOutcome, Trainer};
 use anyhow::{anyhow, bail, Context as _};
@@ -87,7 +88,7 @@ pub fn run_file(ctx: &Context, path: &Path, sets: &[String], resume: bool) -> an
 
 /// A split name or a path → the documents (at most `max_documents`).
 fn load_docs(state: &State, what: &str, name_or_path: &str) -> anyhow::Result<Vec<TextDocument>> {
-    Ok(load_docs_with_lines(state, what, name_or_path)?.0)
+    Ok(load_docs_with_lines(state, what, name_or_path, InvalidAnnotations::default())?.0)
 }
 
 /// The documents, their file and the line of each (for messages about them).
@@ -95,6 +96,7 @@ fn load_docs_with_lines(
     state: &State,
     what: &str,
     name_or_path: &str,
+    invalid: InvalidAnnotations,
 ) -> anyhow::Result<(Vec<TextDocument>, PathBuf, Vec<usize>)> {
     let path = match state.splits.get(name_or_path) {
         Some(p) => p.clone(),
@@ -109,7 +111,7 @@ fn load_docs_with_lines(
             p
         }
     };
-    let mut reader = read_documents(&path)?;
+    let mut reader = read_documents_with(&path, invalid)?;
     let (mut docs, mut lines) = (Vec::new(), Vec::new());
     let limit = state.max_documents.unwrap_or(usize::MAX);
     while docs.len() < limit {
@@ -125,14 +127,24 @@ fn load_docs_with_lines(
     Ok((docs, path, lines))
 }
 
-/// Loads a train-stage split and applies the training-data policies to it.
+/// Loads a train-stage split and applies the training-data policies to it: `on_error` to the
+/// annotations that cannot be built (while reading), then `policies` (the checks).
 fn load_training_docs(
     state: &State,
     what: &str,
     name_or_path: &str,
+    on_error: OnError,
     policies: DataPolicies,
 ) -> anyhow::Result<Vec<TextDocument>> {
-    let (mut docs, path, lines) = load_docs_with_lines(state, what, name_or_path)?;
+    let invalid = InvalidAnnotations::new(on_error);
+    let (mut docs, path, lines) = load_docs_with_lines(state, what, name_or_path, invalid.clone())?;
+    if invalid.skipped() > 0 {
+        log::warn!(
+            "{}: {} annotations skipped as invalid (train.on_error = \"skip\")",
+            path.display(),
+            invalid.skipped()
+        );
+    }
     let origin = Origin {
         path: &path,
         lines: &lines,
@@ -141,7 +153,7 @@ fn load_training_docs(
     if c.mismatched > 0 {
         log::warn!(
             "{}: skipped {} entit{} whose text does not match their spans, in {} document(s) \
-             (train.entity_text_mismatch = \"skip\")",
+             (train.entity_text_mismatch or on_error = \"skip\")",
             path.display(),
             c.mismatched,
             if c.mismatched == 1 { "y" } else { "ies" },
@@ -256,12 +268,17 @@ fn run_train(plugins: &PluginSet, state: &mut State, t: TrainSection) -> anyhow:
             _ => unreachable!(),
         }
     }
-    let policies = DataPolicies {
-        text_mismatch: t.entity_text_mismatch,
-        overlaps: t.overlapping_entities,
-    };
-    let train_docs = load_training_docs(state, "train.train_split", &t.train_split, policies)?;
-    let eval_docs = load_training_docs(state, "train.eval_split", &t.eval_split, policies)?;
+    let policies = t.data_policies();
+    let (train_split, eval_split) = (&t.train_split, &t.eval_split);
+    let train_docs = load_training_docs(
+        state,
+        "train.train_split",
+        train_split,
+        t.on_error,
+        policies,
+    )?;
+    let eval_docs =
+        load_training_docs(state, "train.eval_split", eval_split, t.on_error, policies)?;
     let mut config = t.trainer;
     config.output_dir = output_dir;
     let (flag, _signals) = interrupt_flag()?;
@@ -464,4 +481,129 @@ fn run_evaluate(
         println!("evaluate: metrics written to {}", out.display());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::corpus::medkit_json::HEADER;
+    use serde_json::json;
+
+    // "Le patient présente une fièvre élevée." (38 characters)
+    const TEXT: &str = "Le patient présente une fièvre élevée.";
+
+    fn ent(uid: &str, text: &str, start: u64, end: u64) -> Value {
+        json!({"_class_name": "medkit.core.text.annotation.Entity", "uid": uid, "label": "x",
+               "spans": [{"_class_name": "medkit.core.text.span.Span", "start": start, "end": end}],
+               "text": text, "attrs": [], "metadata": {}})
+    }
+
+    /// Line 2: a good document; line 3: `e3` past the end of the text, `e4` whose text is
+    /// longer than its span, `r1` pointing at `e3`, `e5` same length but other text.
+    fn flawed(dir: &Path) -> PathBuf {
+        let doc = |uid: &str, anns: Vec<Value>| {
+            json!({"_class_name": "medkit.core.text.document.TextDocument", "uid": uid,
+                   "text": TEXT, "metadata": {}, "anns": anns, "attrs": []})
+            .to_string()
+        };
+        let rel = json!({"_class_name": "medkit.core.text.annotation.Relation", "uid": "r1",
+                         "label": "r", "source_id": "e2", "target_id": "e3", "attrs": [],
+                         "metadata": {}});
+        let lines = [
+            HEADER.to_string(),
+            doc("d1", vec![ent("a1", "patient", 3, 10)]),
+            doc(
+                "d2",
+                vec![
+                    ent("e1", "patient", 3, 10),
+                    ent("e2", "fièvre", 24, 30),
+                    ent("e3", "élevée", 31, 45),
+                    ent("e4", "présentes", 11, 19),
+                    rel,
+                    ent("e5", "uno", 20, 23),
+                ],
+            ),
+        ];
+        let p = dir.join("train.jsonl");
+        std::fs::write(&p, lines.join("\n") + "\n").unwrap();
+        p
+    }
+
+    fn state(train: &Path) -> State {
+        State {
+            base: train.parent().unwrap().to_path_buf(),
+            splits: [("train".to_string(), train.to_path_buf())].into(),
+            max_documents: None,
+            outcome: None,
+            annotated: None,
+            annotate_model: None,
+            resume: false,
+        }
+    }
+
+    fn train_section(keys: &str) -> Result<TrainSection, String> {
+        let toml = format!(
+            "[train]\n{keys}\n[train.trainable]\noperation = \"x\"\n\
+             [train.trainer]\noutput_dir = \"out\"\n"
+        );
+        toml::from_str::<PipelineConfig>(&toml)
+            .map(|c| c.train.unwrap())
+            .map_err(|e| e.to_string())
+    }
+
+    fn load(keys: &str, train: &Path) -> anyhow::Result<Vec<TextDocument>> {
+        let t = train_section(keys).unwrap();
+        let policies = t.data_policies();
+        load_training_docs(&state(train), "train", "train", t.on_error, policies)
+    }
+
+    fn entity_uids(d: &TextDocument) -> Vec<&str> {
+        d.entities().map(|e| e.uid.as_str()).collect()
+    }
+
+    #[test]
+    fn train_on_error_skips_annotations_that_cannot_be_built() {
+        let tmp = tempfile::tempdir().unwrap();
+        let train = flawed(tmp.path());
+        // default and explicit "error": the first bad annotation, file:line and id
+        for keys in [
+            "",
+            "on_error = \"error\"",
+            "on_error = \"error\"\nentity_text_mismatch = \"skip\"",
+        ] {
+            let e = load(keys, &train).unwrap_err().to_string();
+            assert!(
+                e.contains("train.jsonl:3: anns[2] \"e3\": spans[0]: span 31-45 is not within"),
+                "{keys}: {e}"
+            );
+        }
+        // "skip": e3, e4, r1 (reader) and e5 (text mismatch check) dropped; the rest kept
+        let docs = load("on_error = \"skip\"", &train).unwrap();
+        assert_eq!(docs.len(), 2);
+        assert_eq!(entity_uids(&docs[0]), ["a1"]);
+        assert_eq!(entity_uids(&docs[1]), ["e1", "e2"]);
+        assert_eq!(docs[1].anns.len(), 2, "the relation to e3 is dropped");
+        let chars: Vec<char> = TEXT.chars().collect();
+        for e in docs[1].entities() {
+            let medkit_sdk::AnySpan::Span(s) = &e.spans[0] else {
+                panic!("plain span")
+            };
+            let covered: String = chars[s.start as usize..s.end as usize].iter().collect();
+            assert_eq!(covered, e.text.as_str(), "character offsets");
+        }
+        // the specific key wins where both are given and disagree
+        let e = load(
+            "on_error = \"skip\"\nentity_text_mismatch = \"error\"",
+            &train,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("train.jsonl:3: document 'd2': entity 'e5'")
+                && e.contains("entity_text_mismatch"),
+            "{e}"
+        );
+        let e = train_section("on_error = \"keep-longest\"").unwrap_err();
+        assert!(e.contains("on_error"), "{e}");
+    }
 }

@@ -33,6 +33,21 @@ pub fn is_ne_tag(tag: &str) -> bool {
         || ["B-", "I-", "E-", "S-"].iter().any(|p| tag.starts_with(p))
 }
 
+/// The tags default mode warns about ("{tag} seems not to be NE tag."), each once, in the
+/// order `classification_report` first warns about them: `get_entities(y_true)` runs before
+/// `get_entities(y_pred)`, each over its tags in order. seqeval still reads these tags (prefix =
+/// first character); an empty tag is not listed (seqeval raises on it).
+pub fn unknown_tags<'a, S: AsRef<str>>(y_true: &'a [Vec<S>], y_pred: &'a [Vec<S>]) -> Vec<&'a str> {
+    let mut out: Vec<&str> = Vec::new();
+    for tag in y_true.iter().chain(y_pred).flatten() {
+        let tag = tag.as_ref();
+        if !tag.is_empty() && !is_ne_tag(tag) && !out.contains(&tag) {
+            out.push(tag);
+        }
+    }
+    out
+}
+
 fn chunks(seq: &[(char, &str)]) -> Vec<(String, usize, usize)> {
     let mut out = Vec::new();
     let (mut prev_tag, mut prev_type) = ('O', "");
@@ -94,5 +109,21 @@ mod tests {
         assert_eq!(split_tag("B-").unwrap(), ('B', "_"));
         assert!(split_tag("").is_err());
         assert!(is_ne_tag("B-x") && is_ne_tag("O") && !is_ne_tag("U-x"));
+    }
+
+    #[test]
+    fn unknown_tags_in_python_order() {
+        let t = [v(&["L-A", "B-A", "X-foo"]), v(&["b-x", "L-A", "B-", "B"])];
+        let p = [v(&["U-A", "-", "X-foo", "O", ""])];
+        assert_eq!(
+            unknown_tags(&t, &p),
+            vec!["L-A", "X-foo", "b-x", "U-A", "-"]
+        );
+        // read by their first character, as seqeval: L/U are neither begin nor end markers
+        let e = get_entities(&[v(&["B-A", "L-A", "U-B", "X-foo"])]).unwrap();
+        assert_eq!(
+            e,
+            vec![("A".into(), 0, 1), ("B".into(), 2, 2), ("foo".into(), 3, 3)]
+        );
     }
 }

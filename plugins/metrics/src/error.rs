@@ -15,8 +15,6 @@ pub enum SeqevalError {
     EmptyTag,
     #[error("invalid token is found: {token}. Allowed prefixes are: {allowed}")]
     InvalidToken { token: String, allowed: String },
-    #[error("{0} seems not to be NE tag (allowed: O or a B-, I-, E-, S- prefix)")]
-    NotNeTag(String),
     #[error("this scheme is not supported: {0}")]
     UnsupportedScheme(String),
     #[error("unknown {what} '{value}' (expected {expected})")]

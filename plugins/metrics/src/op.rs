@@ -162,6 +162,8 @@ pub struct SeqevalOp {
     names: Vec<String>,
     y_true: Vec<Vec<usize>>,
     y_pred: Vec<Vec<usize>>,
+    /// Tags already warned about ("seems not to be NE tag"), so each is warned about once.
+    warned: std::collections::HashSet<String>,
 }
 
 impl SeqevalOp {
@@ -173,6 +175,7 @@ impl SeqevalOp {
             names: Vec::new(),
             y_true: Vec::new(),
             y_pred: Vec::new(),
+            warned: Default::default(),
         }
     }
 
@@ -182,19 +185,15 @@ impl SeqevalOp {
             .map_err(|e| e.to_string())
     }
 
-    /// In report mode, tags seqeval would refuse (strict) or not read as NE tags (default).
+    /// In report mode, tags seqeval raises on: in strict mode any tag the scheme does not know,
+    /// in default mode only the empty tag (it warns about other unknown tags and reads them by
+    /// their first character, see `metrics`).
     fn check_tag(&self, tag: &str) -> Option<SeqevalError> {
         let OpConfig::Report { mode, .. } = self.config else {
             return None;
         };
         let result = match mode {
-            Mode::Default => default_mode::split_tag(tag).and_then(|_| {
-                if default_mode::is_ne_tag(tag) {
-                    Ok(())
-                } else {
-                    Err(SeqevalError::NotNeTag(tag.to_string()))
-                }
-            }),
+            Mode::Default => default_mode::split_tag(tag).map(|_| ()),
             Mode::Strict(Some(scheme)) => strict::validate(scheme, tag),
             // auto-detected later; any seqeval prefix is acceptable here
             Mode::Strict(None) => strict::validate(StrictScheme::Iobes, tag)
@@ -250,7 +249,7 @@ impl SeqevalOp {
         Ok(())
     }
 
-    fn metrics(&self) -> Result<Vec<Metric>, SeqevalError> {
+    fn metrics(&mut self) -> Result<Vec<Metric>, SeqevalError> {
         let (mode, zd) = match self.config {
             OpConfig::Medkit { mode, .. } => (mode, ZeroDivision::Zero),
             OpConfig::Report {
@@ -264,6 +263,16 @@ impl SeqevalOp {
                 .collect()
         };
         let (y_true, y_pred) = (names(&self.y_true), names(&self.y_pred));
+        if mode == Mode::Default {
+            // seqeval's `warnings.warn('{} seems not to be NE tag.')` as Python's default
+            // warnings filter shows it: each distinct message once (per operation here, per
+            // process there), in the order seqeval first emits it (y_true's tags, then y_pred's)
+            for tag in default_mode::unknown_tags(&y_true, &y_pred) {
+                if self.warned.insert(tag.to_string()) {
+                    log::warn!("seqeval: {tag} seems not to be NE tag.");
+                }
+            }
+        }
         let report = classification_report(&y_true, &y_pred, mode, zd)?;
         let accuracy = accuracy_score(&y_true, &y_pred)?;
         Ok(match self.config {

@@ -5,5 +5,5 @@ mod parse;
 mod read;
 mod write;
 
-pub use read::{load_doc, read_dir};
+pub use read::{load_doc, load_doc_with, read_dir, read_dir_with};
 pub use write::write_dir;

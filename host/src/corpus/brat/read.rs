@@ -1,19 +1,29 @@
 //! BRAT folder -> TextDocuments, as `BratInputConverter().load(dir)`.
 
-use super::parse::{find_cuis, parse_ann};
-use crate::corpus::{new_uid, pyjson, CorpusError};
+use super::parse::{find_cuis, parse_ann, BratEntity};
+use crate::corpus::{new_uid, pyjson, CorpusError, InvalidAnnotations};
 use medkit_sdk::data::{
     Annotation, AnySpan, Attribute, ModifiedSpan, Relation, Segment, Span, TextDocument,
 };
 use serde_json::{json, Value};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
 const UMLS_CLASS: &str = "medkit.core.text.umls_norm_attribute.UMLSNormAttribute";
 
 /// Reads every `<name>.txt` (with its `<name>.ann` when there is one) of `dir`, sorted by name.
-/// A `.ann` without its `.txt` is an error (medkit skips it with a warning).
+/// A `.ann` without its `.txt` is an error (medkit skips it with a warning). An annotation that
+/// cannot be built is an error naming file:line and id.
 pub fn read_dir(dir: &Path) -> Result<Vec<TextDocument>, CorpusError> {
+    read_dir_with(dir, &InvalidAnnotations::default())
+}
+
+/// As [`read_dir`], annotations that cannot be built handed to `invalid` (an error, or skipped
+/// with a warning and a count). Unreadable files stay errors.
+pub fn read_dir_with(
+    dir: &Path,
+    invalid: &InvalidAnnotations,
+) -> Result<Vec<TextDocument>, CorpusError> {
     let entries = std::fs::read_dir(dir).map_err(|e| CorpusError::io(dir, e))?;
     let mut stems = BTreeSet::new();
     for entry in entries {
@@ -42,7 +52,11 @@ pub fn read_dir(dir: &Path) -> Result<Vec<TextDocument>, CorpusError> {
                 format!("no matching text file {}", txt.display()),
             ));
         }
-        docs.push(load_doc(&txt, ann.exists().then_some(ann.as_path()))?);
+        docs.push(load_doc_with(
+            &txt,
+            ann.exists().then_some(ann.as_path()),
+            invalid,
+        )?);
     }
     if docs.is_empty() {
         log::warn!("no BRAT document (.txt) in {}", dir.display());
@@ -93,11 +107,20 @@ fn meta(pairs: &[(&str, &Path)]) -> String {
 
 /// One document: `metadata = {"path_to_text", "path_to_ann"}` (only path_to_text without .ann).
 pub fn load_doc(txt: &Path, ann: Option<&Path>) -> Result<TextDocument, CorpusError> {
+    load_doc_with(txt, ann, &InvalidAnnotations::default())
+}
+
+/// As [`load_doc`], annotations that cannot be built handed to `invalid`.
+pub fn load_doc_with(
+    txt: &Path,
+    ann: Option<&Path>,
+    invalid: &InvalidAnnotations,
+) -> Result<TextDocument, CorpusError> {
     let text = read_text(txt)?;
     let Some(ann) = ann else {
         return Ok(doc(text, meta(&[("path_to_text", txt)]), Vec::new()));
     };
-    let anns = load_annotations(ann, &text)?;
+    let anns = load_annotations(ann, &text, invalid)?;
     Ok(doc(
         text,
         meta(&[("path_to_text", txt), ("path_to_ann", ann)]),
@@ -120,73 +143,52 @@ fn brat_id_meta(id: &str) -> String {
 }
 
 /// `BratInputConverter.load_annotations`: entities, then relations, then attributes and notes
-/// attached to their targets. Offsets are checked against `text` (medkit does not check them).
-fn load_annotations(path: &Path, text: &str) -> Result<Vec<Annotation>, CorpusError> {
-    let parsed = parse_ann(path, &read_text(path)?)?;
+/// attached to their targets. Offsets are checked against `text` (medkit does not check them);
+/// an annotation that cannot be built (or points at one that was not) goes to `invalid`.
+fn load_annotations(
+    path: &Path,
+    text: &str,
+    invalid: &InvalidAnnotations,
+) -> Result<Vec<Annotation>, CorpusError> {
+    let parsed = parse_ann(path, &read_text(path)?, invalid)?;
     let n_chars = text.chars().count() as u64;
     let mut anns: Vec<Annotation> = Vec::new();
     let mut by_id: HashMap<String, usize> = HashMap::new();
+    // ids of annotations skipped as invalid, to say so when something points at them
+    let mut skipped: HashSet<&str> = HashSet::new();
     for e in &parsed.entities {
-        let mut spans = Vec::new();
-        for &(s, t) in &e.spans {
-            if s > t || t > n_chars {
-                return Err(CorpusError::line(
-                    path,
-                    e.line,
-                    format!(
-                        "{}: span {s}-{t} is outside the text ({n_chars} characters)",
-                        e.id
-                    ),
-                ));
+        match entity(e, n_chars) {
+            Ok(seg) => {
+                by_id.insert(e.id.clone(), anns.len());
+                anns.push(Annotation::Entity(seg));
             }
-            if !spans.is_empty() {
-                // BRAT joins fragments with one space
-                spans.push(AnySpan::Modified(ModifiedSpan {
-                    length: 1,
-                    replaced_spans: Default::default(),
-                }));
+            Err(why) => {
+                invalid.handle(path, e.line, &e.id, why)?;
+                skipped.insert(&e.id);
             }
-            spans.push(AnySpan::Span(Span::new(s, t)));
         }
-        let len: u64 = spans
-            .iter()
-            .map(|s| match s {
-                AnySpan::Span(s) => s.len(),
-                AnySpan::Modified(m) => m.length,
-            })
-            .sum();
-        let text_len = e.text.chars().count() as u64;
-        if len != text_len {
-            return Err(CorpusError::line(
-                path,
-                e.line,
-                format!(
-                    "{}: spans cover {len} characters but the text {:?} has {text_len}",
-                    e.id, e.text
-                ),
-            ));
-        }
-        by_id.insert(e.id.clone(), anns.len());
-        anns.push(Annotation::Entity(Segment {
-            uid: new_uid().into(),
-            label: e.label.as_str().into(),
-            spans: spans.into(),
-            text: e.text.as_str().into(),
-            attrs: Default::default(),
-            metadata: brat_id_meta(&e.id).into(),
-        }));
     }
+    let missing = |skipped: &HashSet<&str>, id: &str| {
+        if skipped.contains(id) {
+            format!("annotation {id} was skipped as invalid")
+        } else {
+            format!("unknown annotation {id}")
+        }
+    };
     let uid_of = |anns: &[Annotation], i: usize| match &anns[i] {
         Annotation::Entity(s) | Annotation::Segment(s) => s.uid.clone(),
         Annotation::Relation(r) => r.uid.clone(),
     };
     for r in &parsed.relations {
-        let find = |id: &str| {
-            by_id.get(id).copied().ok_or_else(|| {
-                CorpusError::line(path, r.line, format!("{}: unknown annotation {id}", r.id))
-            })
+        let (s, t) = match (by_id.get(&r.subj), by_id.get(&r.obj)) {
+            (Some(&s), Some(&t)) => (s, t),
+            (s, _) => {
+                let id = if s.is_none() { &r.subj } else { &r.obj };
+                invalid.handle(path, r.line, &r.id, missing(&skipped, id))?;
+                skipped.insert(&r.id);
+                continue;
+            }
         };
-        let (s, t) = (find(&r.subj)?, find(&r.obj)?);
         let rel = Relation {
             uid: new_uid().into(),
             label: r.label.as_str().into(),
@@ -198,10 +200,10 @@ fn load_annotations(path: &Path, text: &str) -> Result<Vec<Annotation>, CorpusEr
         by_id.insert(r.id.clone(), anns.len());
         anns.push(Annotation::Relation(rel));
     }
-    let mut attach = |target: &str, line: usize, a: Attribute| -> Result<(), CorpusError> {
-        let i = *by_id
-            .get(target)
-            .ok_or_else(|| CorpusError::line(path, line, format!("unknown annotation {target}")))?;
+    let mut attach = |id: &str, target: &str, line: usize, a: Attribute| {
+        let Some(&i) = by_id.get(target) else {
+            return invalid.handle(path, line, id, missing(&skipped, target));
+        };
         match &mut anns[i] {
             Annotation::Entity(s) | Annotation::Segment(s) => s.attrs.push(a),
             Annotation::Relation(r) => r.attrs.push(a),
@@ -214,6 +216,7 @@ fn load_annotations(path: &Path, text: &str) -> Result<Vec<Annotation>, CorpusEr
             .as_ref()
             .map_or(Value::Null, |v| Value::String(v.clone()));
         attach(
+            &a.id,
             &a.target,
             a.line,
             plain_attr(&a.label, &value, &brat_id_meta(&a.id)),
@@ -223,16 +226,63 @@ fn load_annotations(path: &Path, text: &str) -> Result<Vec<Annotation>, CorpusEr
         let cuis = find_cuis(&n.value);
         if cuis.is_empty() {
             attach(
+                &n.id,
                 &n.target,
                 n.line,
                 plain_attr("brat_note", &Value::String(n.value.clone()), "{}"),
             )?;
-        }
-        for cui in cuis {
-            attach(&n.target, n.line, umls_attr(&cui))?;
+        } else if !by_id.contains_key(&n.target) {
+            // one note, one skip (not one per CUI)
+            attach(&n.id, &n.target, n.line, umls_attr(&cuis[0]))?;
+        } else {
+            for cui in cuis {
+                attach(&n.id, &n.target, n.line, umls_attr(&cui))?;
+            }
         }
     }
     Ok(anns)
+}
+
+/// One entity, its spans checked against the text (`n_chars` characters) and its text's length.
+fn entity(e: &BratEntity, n_chars: u64) -> Result<Segment, String> {
+    let mut spans = Vec::new();
+    for &(s, t) in &e.spans {
+        if s > t || t > n_chars {
+            return Err(format!(
+                "span {s}-{t} is outside the text ({n_chars} characters)"
+            ));
+        }
+        if !spans.is_empty() {
+            // BRAT joins fragments with one space
+            spans.push(AnySpan::Modified(ModifiedSpan {
+                length: 1,
+                replaced_spans: Default::default(),
+            }));
+        }
+        spans.push(AnySpan::Span(Span::new(s, t)));
+    }
+    let len: u64 = spans
+        .iter()
+        .map(|s| match s {
+            AnySpan::Span(s) => s.len(),
+            AnySpan::Modified(m) => m.length,
+        })
+        .sum();
+    let text_len = e.text.chars().count() as u64;
+    if len != text_len {
+        return Err(format!(
+            "spans cover {len} characters but the text {:?} has {text_len}",
+            e.text
+        ));
+    }
+    Ok(Segment {
+        uid: new_uid().into(),
+        label: e.label.as_str().into(),
+        spans: spans.into(),
+        text: e.text.as_str().into(),
+        attrs: Default::default(),
+        metadata: brat_id_meta(&e.id).into(),
+    })
 }
 
 fn plain_attr(label: &str, value: &Value, metadata: &str) -> Attribute {

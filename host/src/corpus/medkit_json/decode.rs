@@ -18,10 +18,22 @@ fn get<'a>(o: &'a Obj, key: &str) -> Option<&'a PyValue> {
 /// and where in the document (`anns[3].spans[0].start: ...`); the reader adds file and line.
 pub fn document_from_json_line(line: &str) -> Result<TextDocument, CorpusError> {
     let v = pyvalue::parse(line).map_err(|e| CorpusError::Data(format!("invalid JSON: {e}")))?;
-    document_from_value(&v).map_err(CorpusError::Data)
+    document_from_value(&v, false)
+        .map(|(doc, _)| doc)
+        .map_err(CorpusError::Data)
 }
 
-pub(crate) fn document_from_value(v: &PyValue) -> Result<TextDocument, String> {
+/// An annotation that cannot be built: its id (`anns[i] "uid"`) and why.
+pub(crate) type Invalid = (String, String);
+
+/// The document, and with `skip` the annotations dropped because they cannot be built (a span
+/// outside the text or reversed, spans whose length is not the text's; relations pointing at
+/// those). Without `skip` the first of those is the error `anns[i] "uid": why`. Anything else
+/// wrong (not JSON, a missing field, a wrong type) is an error either way.
+pub(crate) fn document_from_value(
+    v: &PyValue,
+    skip: bool,
+) -> Result<(TextDocument, Vec<Invalid>), String> {
     let o = as_obj(v, "document")?;
     class(o, "document", &[DOC_CLASS])?;
     let uid = string(o, "uid", "document")?;
@@ -30,11 +42,13 @@ pub(crate) fn document_from_value(v: &PyValue) -> Result<TextDocument, String> {
     let n_chars = text.chars().count() as u64;
     let mut anns = Vec::new();
     let mut seen = HashSet::new();
+    let mut invalid: Vec<Invalid> = Vec::new();
+    let mut skipped_uids: HashSet<String> = HashSet::new();
     if let Some(a) = get(o, "anns") {
         let list = a.as_list().ok_or("anns: expected a list")?;
         for (i, a) in list.iter().enumerate() {
             let ctx = format!("anns[{i}]");
-            let ann = annotation(a, &ctx, n_chars)?;
+            let (ann, why) = annotation(a, &ctx, n_chars)?;
             let ann_uid = match &ann {
                 Annotation::Segment(s) | Annotation::Entity(s) => s.uid.as_str(),
                 Annotation::Relation(r) => r.uid.as_str(),
@@ -42,23 +56,60 @@ pub(crate) fn document_from_value(v: &PyValue) -> Result<TextDocument, String> {
             if !seen.insert(ann_uid.to_string()) {
                 return Err(format!("{ctx}: duplicate annotation uid {ann_uid:?}"));
             }
-            anns.push(ann);
+            match why {
+                None => anns.push((i, ann)),
+                Some(why) if skip => {
+                    invalid.push((format!("{ctx} {ann_uid:?}"), why));
+                    skipped_uids.insert(ann_uid.to_string());
+                }
+                Some(why) => return Err(format!("{ctx} {ann_uid:?}: {why}")),
+            }
         }
     }
+    if !skipped_uids.is_empty() {
+        // relations whose source or target was skipped go too
+        anns.retain(|(i, a)| {
+            let Annotation::Relation(r) = a else {
+                return true;
+            };
+            let Some(gone) = [&r.source_id, &r.target_id]
+                .into_iter()
+                .find(|id| skipped_uids.contains(id.as_str()))
+            else {
+                return true;
+            };
+            invalid.push((
+                format!("anns[{i}] {:?}", r.uid.as_str()),
+                format!(
+                    "relation points at annotation {:?}, skipped as invalid",
+                    gone.as_str()
+                ),
+            ));
+            false
+        });
+    }
+    let anns: Vec<Annotation> = anns.into_iter().map(|(_, a)| a).collect();
     let attrs = match get(o, "attrs") {
         Some(a) => attributes(a, "attrs")?,
         None => Vec::new(),
     };
-    Ok(TextDocument {
+    let doc = TextDocument {
         uid: uid.into(),
         text: text.into(),
         metadata: metadata.into(),
         anns: anns.into(),
         attrs: attrs.into(),
-    })
+    };
+    Ok((doc, invalid))
 }
 
-fn annotation(v: &PyValue, ctx: &str, n_chars: u64) -> Result<Annotation, String> {
+/// The annotation, and why it cannot be built when it cannot (checked after its fields are read,
+/// so that a wrong field type is an error first).
+fn annotation(
+    v: &PyValue,
+    ctx: &str,
+    n_chars: u64,
+) -> Result<(Annotation, Option<String>), String> {
     let o = as_obj(v, ctx)?;
     let cls = class(o, ctx, &[SEGMENT_CLASS, ENTITY_CLASS, RELATION_CLASS])?;
     let uid = string(o, "uid", ctx)?.to_string();
@@ -66,14 +117,15 @@ fn annotation(v: &PyValue, ctx: &str, n_chars: u64) -> Result<Annotation, String
     let attrs = attributes(field(o, "attrs", ctx)?, &format!("{ctx}.attrs"))?;
     let metadata = metadata(o, ctx)?;
     if cls == RELATION_CLASS {
-        return Ok(Annotation::Relation(Relation {
+        let rel = Annotation::Relation(Relation {
             uid: uid.into(),
             label: label.into(),
             source_id: string(o, "source_id", ctx)?.into(),
             target_id: string(o, "target_id", ctx)?.into(),
             attrs: attrs.into(),
             metadata: metadata.into(),
-        }));
+        });
+        return Ok((rel, None));
     }
     let text = string(o, "text", ctx)?;
     let list = field(o, "spans", ctx)?
@@ -81,8 +133,9 @@ fn annotation(v: &PyValue, ctx: &str, n_chars: u64) -> Result<Annotation, String
         .ok_or_else(|| format!("{ctx}.spans: expected a list"))?;
     let mut spans = Vec::with_capacity(list.len());
     for (i, s) in list.iter().enumerate() {
-        spans.push(any_span(s, &format!("{ctx}.spans[{i}]"), n_chars)?);
+        spans.push(any_span(s, &format!("{ctx}.spans[{i}]"))?);
     }
+    let mut why = out_of_text(&spans, n_chars);
     // medkit's Segment.__init__ asserts this too
     let len: u64 = spans
         .iter()
@@ -92,9 +145,9 @@ fn annotation(v: &PyValue, ctx: &str, n_chars: u64) -> Result<Annotation, String
         })
         .sum();
     let text_len = text.chars().count() as u64;
-    if len != text_len {
-        return Err(format!(
-            "{ctx}: spans cover {len} characters but text {text:?} has {text_len}"
+    if why.is_none() && len != text_len {
+        why = Some(format!(
+            "spans cover {len} characters but text {text:?} has {text_len}"
         ));
     }
     let seg = Segment {
@@ -105,17 +158,44 @@ fn annotation(v: &PyValue, ctx: &str, n_chars: u64) -> Result<Annotation, String
         attrs: attrs.into(),
         metadata: metadata.into(),
     };
-    Ok(if cls == ENTITY_CLASS {
+    let ann = if cls == ENTITY_CLASS {
         Annotation::Entity(seg)
     } else {
         Annotation::Segment(seg)
-    })
+    };
+    Ok((ann, why))
 }
 
-fn any_span(v: &PyValue, ctx: &str, n_chars: u64) -> Result<AnySpan, String> {
+/// `spans[i]: span S-E is not within the document text (N characters)` for the first span (or
+/// replaced span) reversed or past the end of the text.
+fn out_of_text(spans: &[AnySpan], n_chars: u64) -> Option<String> {
+    let bad = |s: &Span| s.start > s.end || s.end > n_chars;
+    let msg = |at: String, s: &Span| {
+        format!(
+            "{at}: span {}-{} is not within the document text ({n_chars} characters)",
+            s.start, s.end
+        )
+    };
+    for (i, s) in spans.iter().enumerate() {
+        match s {
+            AnySpan::Span(s) if bad(s) => return Some(msg(format!("spans[{i}]"), s)),
+            AnySpan::Span(_) => {}
+            AnySpan::Modified(m) => {
+                for (k, r) in m.replaced_spans.iter().enumerate() {
+                    if bad(r) {
+                        return Some(msg(format!("spans[{i}].replaced_spans[{k}]"), r));
+                    }
+                }
+            }
+        }
+    }
+    None
+}
+
+fn any_span(v: &PyValue, ctx: &str) -> Result<AnySpan, String> {
     let o = as_obj(v, ctx)?;
     if class(o, ctx, &[SPAN_CLASS, MODIFIED_SPAN_CLASS])? == SPAN_CLASS {
-        return Ok(AnySpan::Span(span(o, ctx, n_chars)?));
+        return Ok(AnySpan::Span(span(o, ctx)?));
     }
     let length = uint(o, "length", ctx)?;
     let list = field(o, "replaced_spans", ctx)?
@@ -126,7 +206,7 @@ fn any_span(v: &PyValue, ctx: &str, n_chars: u64) -> Result<AnySpan, String> {
         let c = format!("{ctx}.replaced_spans[{i}]");
         let so = as_obj(s, &c)?;
         class(so, &c, &[SPAN_CLASS])?;
-        replaced.push(span(so, &c, n_chars)?);
+        replaced.push(span(so, &c)?);
     }
     Ok(AnySpan::Modified(ModifiedSpan {
         length,
@@ -134,14 +214,9 @@ fn any_span(v: &PyValue, ctx: &str, n_chars: u64) -> Result<AnySpan, String> {
     }))
 }
 
-fn span(o: &Obj, ctx: &str, n_chars: u64) -> Result<Span, String> {
+fn span(o: &Obj, ctx: &str) -> Result<Span, String> {
     let (start, end) = (uint(o, "start", ctx)?, uint(o, "end", ctx)?);
-    if start > end || end > n_chars {
-        return Err(format!(
-            "{ctx}: span {start}-{end} is not within the document text ({n_chars} characters)"
-        ));
-    }
-    Ok(Span::new(start, end))
+    Ok(Span { start, end })
 }
 
 fn attributes(v: &PyValue, ctx: &str) -> Result<Vec<Attribute>, String> {

@@ -9,7 +9,7 @@ mod writer;
 
 pub use decode::document_from_json_line;
 pub use encode::{check_round_trip, document_to_json_line};
-pub use reader::{read_documents, DocumentReader};
+pub use reader::{read_documents, read_documents_with, DocumentReader};
 pub use writer::{partial_path, write_documents, DocumentWriter, StreamingDocumentWriter};
 
 /// The header line medkit writes (`build_header(ContentType.TEXT_DOCUMENT_LIST)`).

@@ -2,7 +2,7 @@
 
 use super::decode::document_from_value;
 use crate::corpus::pyvalue::{self, PyValue};
-use crate::corpus::CorpusError;
+use crate::corpus::{CorpusError, InvalidAnnotations, OnError};
 use medkit_sdk::data::TextDocument;
 use std::collections::HashSet;
 use std::fs::File;
@@ -19,10 +19,22 @@ pub struct DocumentReader {
     /// medkit uids are unique; a repeat means a corrupt or merged file.
     seen: HashSet<u64>,
     done: bool,
+    invalid: InvalidAnnotations,
 }
 
-/// Opens `path` and checks its header line; documents are read as the iterator advances.
+/// Opens `path` and checks its header line; documents are read as the iterator advances. An
+/// annotation that cannot be built is an error naming the file, line and annotation.
 pub fn read_documents(path: &Path) -> Result<DocumentReader, CorpusError> {
+    read_documents_with(path, InvalidAnnotations::default())
+}
+
+/// As [`read_documents`], annotations that cannot be built (a span outside the text, spans
+/// whose length is not the text's, a relation to one of those) handed to `invalid`: an error,
+/// or skipped with a warning and a count. A line that is not a document stays an error.
+pub fn read_documents_with(
+    path: &Path,
+    invalid: InvalidAnnotations,
+) -> Result<DocumentReader, CorpusError> {
     let file = File::open(path).map_err(|e| CorpusError::io(path, e))?;
     let mut r = DocumentReader {
         path: path.to_path_buf(),
@@ -31,6 +43,7 @@ pub fn read_documents(path: &Path) -> Result<DocumentReader, CorpusError> {
         buf: Vec::new(),
         seen: HashSet::new(),
         done: false,
+        invalid,
     };
     let header = match r.next_line()? {
         // a BOM is no part of medkit's format; tolerate it rather than fail on the first byte
@@ -118,7 +131,11 @@ impl DocumentReader {
                     ))
                 }
             })?;
-            let doc = document_from_value(&v).map_err(|m| self.err(m))?;
+            let skip = self.invalid.policy() == OnError::Skip;
+            let (doc, invalid) = document_from_value(&v, skip).map_err(|m| self.err(m))?;
+            for (id, why) in invalid {
+                self.invalid.handle(&self.path, self.line, &id, why)?;
+            }
             if !self.seen.insert(uid_hash(&doc.uid)) {
                 return Err(self.err(format!("duplicate document uid {:?}", doc.uid.as_str())));
             }
