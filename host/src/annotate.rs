@@ -1,5 +1,7 @@
-//! Streaming annotation: documents in, a NER operation on each document's raw segment, documents
-//! with the found entities out. Memory holds one batch of documents at a time.
+//! Streaming annotation: documents in, a NER operation on each document's raw segment (or on its
+//! segments of one label, made by a segmentation operation when missing, as a medkit pipeline
+//! runs an operation on the segments another made), documents with the found entities out.
+//! Memory holds one batch of documents at a time.
 //!
 //! Output: whole lines are appended to `<output>.partial` after each batch, which is renamed onto
 //! `<output>` at the end. A run killed midway leaves `<output>` as it was and `<output>.partial`
@@ -8,7 +10,7 @@
 
 use crate::corpus::medkit_json::{read_documents, StreamingDocumentWriter};
 use anyhow::{anyhow, Context as _};
-use medkit_sdk::{Annotation, NerBox, TextDocument};
+use medkit_sdk::{Annotation, NerBox, Segment, SegmentationBox, TextDocument};
 use std::path::Path;
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -16,50 +18,155 @@ pub struct AnnotateStats {
     pub documents: usize,
     pub entities: usize,
     pub seconds: f64,
+    /// Segments the NER operation ran on.
+    pub segments: usize,
+    /// Documents that had no segment of the wanted label (and so no entity).
+    pub without_segments: usize,
 }
 
-/// Runs `ner` over the raw segment of each document of `batch` and appends the entities.
+/// medkit's label of a document's raw segment (the whole text).
+pub const RAW_SEGMENT_LABEL: &str = "raw_text";
+
+/// What the NER operation runs on.
+#[derive(Default)]
+pub struct Segments {
+    /// Segment label (`[annotate] segments`, `--segments`); None or `raw_text`: the raw segment.
+    pub label: Option<String>,
+    /// Run on the raw segment of each document that has no segment of `label`; its segments
+    /// are added to the document.
+    pub segmentation: Option<SegmentationBox>,
+}
+
+impl Segments {
+    fn label(&self) -> Option<&str> {
+        self.label
+            .as_deref()
+            .filter(|l| *l != RAW_SEGMENT_LABEL)
+    }
+
+    /// The segments to run the NER operation on, with the index of their document; adds the
+    /// segments the segmentation operation makes to their documents.
+    fn collect(
+        &mut self,
+        batch: &mut [TextDocument],
+        stats: &mut AnnotateStats,
+    ) -> anyhow::Result<(Vec<Segment>, Vec<usize>)> {
+        let Some(label) = self.label().map(str::to_owned) else {
+            let segments: Vec<Segment> = batch.iter().map(TextDocument::raw_segment).collect();
+            return Ok((segments, (0..batch.len()).collect()));
+        };
+        let has = |d: &TextDocument| {
+            d.anns
+                .iter()
+                .any(|a| matches!(a, Annotation::Segment(s) if s.label.as_str() == label))
+        };
+        if let Some(seg) = &mut self.segmentation {
+            let need: Vec<usize> = (0..batch.len()).filter(|&i| !has(&batch[i])).collect();
+            if !need.is_empty() {
+                let raws = need.iter().map(|&i| batch[i].raw_segment()).collect();
+                let found = seg
+                    .run_batch(raws)
+                    .into_result()
+                    .map_err(|e| anyhow!("segmentation operation: {e}"))?;
+                if found.len() != need.len() {
+                    return Err(anyhow!(
+                        "the segmentation operation returned {} result lists for {} segments",
+                        found.len(),
+                        need.len()
+                    ));
+                }
+                for (&i, segs) in need.iter().zip(found) {
+                    batch[i]
+                        .anns
+                        .extend(segs.into_iter().map(Annotation::Segment));
+                }
+            }
+        }
+        let (mut segments, mut owners) = (Vec::new(), Vec::new());
+        for (i, doc) in batch.iter().enumerate() {
+            let before = segments.len();
+            for a in doc.anns.iter() {
+                match a {
+                    Annotation::Segment(s) if s.label.as_str() == label => {
+                        segments.push(s.clone());
+                        owners.push(i);
+                    }
+                    _ => {}
+                }
+            }
+            if segments.len() == before {
+                stats.without_segments += 1;
+            }
+        }
+        Ok((segments, owners))
+    }
+}
+
+/// Runs `ner` over the segments `segments` selects in each document of `batch` and appends the
+/// entities (document spans: the operation maps segment offsets through the segment's spans).
 /// With `drop_existing`, the documents' entities are removed first (so the output holds
 /// predictions only, e.g. to score them against the input's gold entities).
 pub fn annotate_batch(
     ner: &mut NerBox,
     batch: &mut [TextDocument],
     drop_existing: bool,
+    segments: &mut Segments,
+    stats: &mut AnnotateStats,
 ) -> anyhow::Result<usize> {
     if drop_existing {
         for doc in batch.iter_mut() {
-            let removed: std::collections::HashSet<String> =
-                doc.entities().map(|e| e.uid.to_string()).collect();
-            // Relations that pointed at the removed entities go too.
-            doc.anns.retain(|a| match a {
-                Annotation::Entity(_) => false,
-                Annotation::Relation(r) => {
-                    !removed.contains(r.source_id.as_str())
-                        && !removed.contains(r.target_id.as_str())
-                }
-                Annotation::Segment(_) => true,
-            });
+            remove_entities(doc);
         }
     }
-    let segments = batch.iter().map(TextDocument::raw_segment).collect();
+    let (inputs, owners) = segments.collect(batch, stats)?;
+    let n = inputs.len();
+    stats.segments += n;
     let found = ner
-        .run_batch(segments)
+        .run_batch(inputs.into())
         .into_result()
         .map_err(|e| anyhow!("{e}"))?;
-    if found.len() != batch.len() {
+    if found.len() != n {
         return Err(anyhow!(
-            "the NER operation returned {} result lists for {} segments",
+            "the NER operation returned {} result lists for {n} segments",
             found.len(),
-            batch.len()
         ));
     }
     let mut count = 0;
-    for (doc, entities) in batch.iter_mut().zip(found) {
+    for (i, entities) in owners.into_iter().zip(found) {
         count += entities.len();
-        doc.anns
+        batch[i]
+            .anns
             .extend(entities.into_iter().map(Annotation::Entity));
     }
     Ok(count)
+}
+
+/// Removes the document's entities and the relations that pointed at them.
+fn remove_entities(doc: &mut TextDocument) {
+    let removed: std::collections::HashSet<String> =
+        doc.entities().map(|e| e.uid.to_string()).collect();
+    doc.anns.retain(|a| match a {
+        Annotation::Entity(_) => false,
+        Annotation::Relation(r) => {
+            !removed.contains(r.source_id.as_str()) && !removed.contains(r.target_id.as_str())
+        }
+        Annotation::Segment(_) => true,
+    });
+}
+
+/// Says how many documents had no segment to annotate (they got no entity).
+pub fn warn_without_segments(stats: &AnnotateStats, segments: &Segments) {
+    if let (Some(label), n @ 1..) = (segments.label(), stats.without_segments) {
+        log::warn!(
+            "{n} of {} documents had no '{label}' segment and got no entity{}",
+            stats.documents,
+            if segments.segmentation.is_none() {
+                " (add a segmentation operation to make them)"
+            } else {
+                ""
+            }
+        );
+    }
 }
 
 /// Documents per call to the NER operation for a model batch size: at least 64, so the
@@ -79,6 +186,7 @@ pub fn annotate_file(
     batch_size: usize,
     max_documents: Option<usize>,
     drop_existing: bool,
+    segments: &mut Segments,
 ) -> anyhow::Result<AnnotateStats> {
     let start = std::time::Instant::now();
     let docs = read_documents(input)?;
@@ -93,6 +201,7 @@ pub fn annotate_file(
         batch_size,
         max_documents,
         drop_existing,
+        segments,
     );
     match result {
         Ok(()) => writer.finish()?,
@@ -123,18 +232,18 @@ fn annotate_into(
     batch_size: usize,
     max_documents: Option<usize>,
     drop_existing: bool,
+    segments: &mut Segments,
 ) -> anyhow::Result<()> {
     let mut batch = Vec::with_capacity(batch_size.max(1));
     let limit = max_documents.unwrap_or(usize::MAX);
     let mut flush =
         |batch: &mut Vec<TextDocument>, stats: &mut AnnotateStats| -> anyhow::Result<()> {
-            stats.entities += annotate_batch(ner, batch, drop_existing).with_context(|| {
-                format!(
-                    "annotating {} (near document {})",
-                    input.display(),
-                    stats.documents + 1
-                )
-            })?;
+            let near = stats.documents + 1;
+            let found = annotate_batch(ner, batch, drop_existing, segments, stats)
+                .with_context(|| {
+                    format!("annotating {} (near document {near})", input.display())
+                })?;
+            stats.entities += found;
             for doc in batch.drain(..) {
                 writer.write(&doc)?;
                 stats.documents += 1;

@@ -45,6 +45,14 @@ pub enum AnySpan {
 }
 
 impl AnySpan {
+    /// Its length in characters of the annotation's text (a ModifiedSpan's `length`).
+    pub fn length(&self) -> u64 {
+        match self {
+            AnySpan::Span(s) => s.len(),
+            AnySpan::Modified(m) => m.length,
+        }
+    }
+
     /// The original-text spans this span covers (medkit's `normalize_spans`).
     pub fn original_spans(&self) -> Vec<Span> {
         match self {
@@ -91,6 +99,21 @@ pub struct Relation {
     pub target_id: RString,
     pub attrs: RVec<Attribute>,
     pub metadata: RString,
+}
+
+impl Segment {
+    /// Copies of this segment's attributes whose label is in `labels` (label order, then
+    /// attribute order), each with a new uid: medkit's `attrs_to_copy`.
+    pub fn copied_attrs(&self, labels: &[String]) -> Vec<Attribute> {
+        labels
+            .iter()
+            .flat_map(|l| self.attrs.iter().filter(move |a| a.label.as_str() == l))
+            .map(|a| Attribute {
+                uid: crate::medkit::new_uid().into(),
+                ..a.clone()
+            })
+            .collect()
+    }
 }
 
 /// An annotation of a text document.

@@ -2,8 +2,8 @@
 
 //! Operation interfaces.
 //!
-//! A plugin author implements the plain Rust traits ([`NerOperation`], [`TaggingScheme`],
-//! [`MetricsComputer`], [`TrainerCallback`], [`Trainable`]). `register_operation!` wraps the value
+//! A plugin author implements the plain Rust traits ([`NerOperation`], [`SegmentationOperation`],
+//! [`TaggingScheme`], [`MetricsComputer`], [`TrainerCallback`], [`Trainable`]). `register_operation!` wraps the value
 //! in its ABI twin (`Abi*` traits, `*Box` trait objects), whose every method catches panics.
 //! Hosts call the `*Box` objects; each method returns `RResult<_, RString>`.
 
@@ -28,15 +28,17 @@ pub enum OperationKind {
     Metrics,
     Callback,
     Trainable,
+    Segmentation,
 }
 
 impl OperationKind {
-    pub const ALL: [OperationKind; 5] = [
+    pub const ALL: [OperationKind; 6] = [
         OperationKind::Ner,
         OperationKind::TaggingScheme,
         OperationKind::Metrics,
         OperationKind::Callback,
         OperationKind::Trainable,
+        OperationKind::Segmentation,
     ];
     pub fn as_str(&self) -> &'static str {
         match self {
@@ -45,6 +47,7 @@ impl OperationKind {
             OperationKind::Metrics => "metrics",
             OperationKind::Callback => "callback",
             OperationKind::Trainable => "trainable",
+            OperationKind::Segmentation => "segmentation",
         }
     }
 }
@@ -59,6 +62,14 @@ pub trait NerOperation: Send + 'static {
     fn run_batch(&mut self, segments: Vec<Segment>) -> OpResult<Vec<Vec<Segment>>> {
         segments.into_iter().map(|s| self.run(vec![s])).collect()
     }
+}
+
+/// Segments in, new segments out (e.g. sentences), spans in document coordinates, as medkit's
+/// SegmentationOperation. The host adds the segments to their document, where a NER operation
+/// can then run on them (`[annotate] segments = "LABEL"`).
+pub trait SegmentationOperation: Send + 'static {
+    /// The segments found in each input segment, in input order.
+    fn run_batch(&mut self, segments: Vec<Segment>) -> OpResult<Vec<Vec<Segment>>>;
 }
 
 /// A tagging scheme (IOB2, BILOU, …).
@@ -162,6 +173,12 @@ pub trait AbiNer: Send {
 }
 
 #[sabi_trait]
+pub trait AbiSegmentation: Send {
+    #[sabi(last_prefix_field)]
+    fn run_batch(&mut self, segments: RVec<Segment>) -> RResult<RVec<RVec<Segment>>, RString>;
+}
+
+#[sabi_trait]
 pub trait AbiTaggingScheme: Send {
     fn tags(&self, labels: RVec<RString>) -> RResult<RVec<RString>, RString>;
     fn entities_to_tags(
@@ -242,6 +259,7 @@ pub type TaggingSchemeBox = AbiTaggingScheme_TO<'static, RBox<()>>;
 pub type MetricsBox = AbiMetrics_TO<'static, RBox<()>>;
 pub type CallbackBox = AbiCallback_TO<'static, RBox<()>>;
 pub type TrainableBox = AbiTrainable_TO<'static, RBox<()>>;
+pub type SegmentationBox = AbiSegmentation_TO<'static, RBox<()>>;
 
 /// A constructed operation, as the host receives it.
 #[repr(u8)]
@@ -252,6 +270,7 @@ pub enum Operation {
     Metrics(MetricsBox),
     Callback(CallbackBox),
     Trainable(TrainableBox),
+    Segmentation(SegmentationBox),
 }
 
 impl Operation {
@@ -262,6 +281,7 @@ impl Operation {
             Operation::Metrics(_) => OperationKind::Metrics,
             Operation::Callback(_) => OperationKind::Callback,
             Operation::Trainable(_) => OperationKind::Trainable,
+            Operation::Segmentation(_) => OperationKind::Segmentation,
         }
     }
     pub fn ner(op: impl NerOperation) -> Self {
@@ -278,6 +298,9 @@ impl Operation {
     }
     pub fn trainable(op: impl Trainable) -> Self {
         Operation::Trainable(AbiTrainable_TO::from_value(Guarded(op), TD_Opaque))
+    }
+    pub fn segmentation(op: impl SegmentationOperation) -> Self {
+        Operation::Segmentation(AbiSegmentation_TO::from_value(Guarded(op), TD_Opaque))
     }
 }
 
@@ -298,6 +321,16 @@ impl<T: NerOperation> AbiNer for Guarded<T> {
     fn run(&mut self, segments: RVec<Segment>) -> AbiResult<RVec<Segment>> {
         guard(|| self.0.run(segments.into_vec()).map(RVec::from))
     }
+    fn run_batch(&mut self, segments: RVec<Segment>) -> AbiResult<RVec<RVec<Segment>>> {
+        guard(|| {
+            self.0
+                .run_batch(segments.into_vec())
+                .map(|v| v.into_iter().map(RVec::from).collect())
+        })
+    }
+}
+
+impl<T: SegmentationOperation> AbiSegmentation for Guarded<T> {
     fn run_batch(&mut self, segments: RVec<Segment>) -> AbiResult<RVec<RVec<Segment>>> {
         guard(|| {
             self.0

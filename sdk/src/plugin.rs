@@ -177,8 +177,8 @@ pub fn set_log_sink_impl(sink: LogSink, max_level: u8) {
     });
 }
 
-/// Registers an operation of this crate. `kind` is one of `ner`, `tagging_scheme`, `metrics`,
-/// `callback`, `trainable`; `create` takes the config (a JSON object as `&str`) and returns
+/// Registers an operation of this crate. `kind` is one of `ner`, `segmentation`, `tagging_scheme`,
+/// `metrics`, `callback`, `trainable`; `create` takes the config (a JSON object as `&str`) and returns
 /// `Result<impl TheKindsTrait, String>`.
 #[macro_export]
 macro_rules! register_operation {
@@ -222,6 +222,9 @@ macro_rules! __kind {
     };
     (trainable) => {
         $crate::OperationKind::Trainable
+    };
+    (segmentation) => {
+        $crate::OperationKind::Segmentation
     };
 }
 

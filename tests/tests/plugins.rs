@@ -186,7 +186,8 @@ fn incompatible_sdk_version_names_both_versions() {
         .replace("abi_stable.workspace = true", "abi_stable = \"0.11.3\"")
         .replace("inventory.workspace = true", "inventory = \"0.3\"")
         .replace("log.workspace = true", "log = \"0.4\"")
-        .replace("serde_json.workspace = true", "serde_json = \"1\"");
+        .replace("serde_json.workspace = true", "serde_json = \"1\"")
+        .replace("serde.workspace = true", "serde = \"1\"");
     std::fs::write(sdk.join("Cargo.toml"), manifest).unwrap();
     let plugin = work.path().join("plugin");
     std::fs::create_dir_all(plugin.join("src")).unwrap();

@@ -44,6 +44,21 @@ pub struct Args {
     /// operation as `streams`.
     #[arg(long)]
     pub streams: Option<usize>,
+    /// Run the NER operation on each segment of this label instead of the whole text (entity
+    /// spans stay document offsets; the segments' attributes named in the operation's
+    /// `attrs_to_copy` are copied onto their entities). Segments already in the input are used;
+    /// with --segmentation, documents without any get them from that operation. `raw_text`:
+    /// the whole text (the default).
+    #[arg(long, value_name = "LABEL")]
+    pub segments: Option<String>,
+    /// Segmentation operation (e.g. `sentence-tokenizer`) run on documents that have no segment
+    /// of the --segments label; its segments are kept in the output. Needs --segments.
+    #[arg(long, value_name = "OPERATION", requires = "segments")]
+    pub segmentation: Option<String>,
+    /// A config key of the segmentation operation, KEY=VALUE (VALUE as TOML, else a string),
+    /// e.g. `--segmentation-opt 'punct_chars=["?", "!"]'`; repeatable.
+    #[arg(long, value_name = "KEY=VALUE", requires = "segmentation")]
+    pub segmentation_opt: Vec<String>,
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
@@ -65,6 +80,23 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
     else {
         unreachable!("the registry returns the kind asked for")
     };
+    let mut segments = crate::annotate::Segments {
+        label: args.segments.clone(),
+        segmentation: None,
+    };
+    if let Some(name) = &args.segmentation {
+        let mut table = toml::Table::new();
+        for spec in &args.segmentation_opt {
+            crate::pipeline::load::apply_key_value(&mut table, spec, "--segmentation-opt")?;
+        }
+        let config = serde_json::to_value(&table)?;
+        let Operation::Segmentation(op) =
+            plugins.create(OperationKind::Segmentation, name, &config)?
+        else {
+            unreachable!("the registry returns the kind asked for")
+        };
+        segments.segmentation = Some(op);
+    }
     let stats = crate::annotate::annotate_file(
         &mut ner,
         &args.input,
@@ -72,8 +104,10 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
         crate::annotate::call_size(args.batch_size),
         args.max_documents,
         args.drop_existing_entities,
+        &mut segments,
     )
     .with_context(|| format!("annotating {}", args.input.display()))?;
+    crate::annotate::warn_without_segments(&stats, &segments);
     log::info!(
         "Annotated {} documents ({} entities) in {:.1}s ({:.1} docs/s) -> {}",
         stats.documents,

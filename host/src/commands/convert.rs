@@ -37,6 +37,16 @@ pub struct Args {
     /// One document per sentence (medkit's SentenceTokenizer + DocumentSplitter).
     #[arg(long)]
     pub split_sentences: bool,
+    /// End-of-sentence characters, each character one of SentenceTokenizer's `punct_chars`
+    /// (the medkit cookbook splits QUAERO with `--punct-chars '?!'`).
+    #[arg(long, value_name = "CHARS", default_value = ".;?!", requires = "split_sentences")]
+    pub punct_chars: String,
+    /// Whether a sentence keeps its end punctuation (SentenceTokenizer's `keep_punct`).
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set, requires = "split_sentences")]
+    pub keep_punct: bool,
+    /// Whether newlines end sentences (SentenceTokenizer's `split_on_newlines`).
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set, requires = "split_sentences")]
+    pub split_on_newlines: bool,
     /// Drop overlapping entities, keeping the longest (medkit's filter_overlapping_entities).
     #[arg(long)]
     pub filter_overlaps: bool,
@@ -75,6 +85,10 @@ pub fn run(_ctx: &Context, args: Args) -> anyhow::Result<()> {
                 .map(Ok),
         ),
     };
+    let punct: Vec<String> = args.punct_chars.chars().map(String::from).collect();
+    let rules =
+        corpus::split::SentenceRules::new(&punct, args.keep_punct, args.split_on_newlines)
+            .map_err(|e| anyhow::anyhow!("--punct-chars: {e}"))?;
     let mut c = Counts::default();
     let mut convert =
         |doc: Result<TextDocument, CorpusError>| -> anyhow::Result<Vec<TextDocument>> {
@@ -84,7 +98,7 @@ pub fn run(_ctx: &Context, args: Args) -> anyhow::Result<()> {
                 c.dropped += corpus::overlaps::filter_overlapping_entities(&mut doc);
             }
             let out = if args.split_sentences {
-                let (parts, lost) = corpus::split::split_sentences(&doc);
+                let (parts, lost) = corpus::split::split_sentences_with(&doc, &rules);
                 c.lost += lost;
                 parts
             } else {

@@ -7,9 +7,14 @@ use std::path::{Path, PathBuf};
 
 /// Parses `KEY=VALUE` (value as TOML, else as a plain string) into the table.
 pub fn apply_override(table: &mut toml::Table, spec: &str) -> anyhow::Result<()> {
+    apply_key_value(table, spec, "--set")
+}
+
+/// [`apply_override`] for any `flag` taking `KEY=VALUE` (named in the errors).
+pub fn apply_key_value(table: &mut toml::Table, spec: &str, flag: &str) -> anyhow::Result<()> {
     let (key, raw) = spec
         .split_once('=')
-        .ok_or_else(|| anyhow!("--set '{spec}': expected KEY=VALUE"))?;
+        .ok_or_else(|| anyhow!("{flag} '{spec}': expected KEY=VALUE"))?;
     let key = key.trim();
     let value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
         .ok()
@@ -17,7 +22,7 @@ pub fn apply_override(table: &mut toml::Table, spec: &str) -> anyhow::Result<()>
         .unwrap_or_else(|| toml::Value::String(raw.to_string()));
     let parts: Vec<&str> = key.split('.').collect();
     if parts.iter().any(|p| p.is_empty()) {
-        return Err(anyhow!("--set '{spec}': bad key path '{key}'"));
+        return Err(anyhow!("{flag} '{spec}': bad key path '{key}'"));
     }
     let mut cur = table;
     for (i, part) in parts[..parts.len() - 1].iter().enumerate() {
@@ -26,7 +31,12 @@ pub fn apply_override(table: &mut toml::Table, spec: &str) -> anyhow::Result<()>
             .or_insert_with(|| toml::Value::Table(toml::Table::new()));
         cur = entry
             .as_table_mut()
-            .ok_or_else(|| anyhow!("--set '{spec}': '{}' is not a table", parts[..=i].join(".")))?;
+            .ok_or_else(|| {
+                anyhow!(
+                    "{flag} '{spec}': '{}' is not a table",
+                    parts[..=i].join(".")
+                )
+            })?;
     }
     cur.insert(parts[parts.len() - 1].to_string(), value);
     Ok(())

@@ -387,6 +387,29 @@ fn run_annotate(plugins: &PluginSet, state: &mut State, a: AnnotateSection) -> a
         Operation::Ner(x) => x,
         _ => unreachable!(),
     };
+    let mut segments = crate::annotate::Segments {
+        label: a.segments.clone(),
+        segmentation: None,
+    };
+    if let Some(section) = &a.segmentation {
+        if a.segments.is_none() {
+            bail!(
+                "pipeline key 'annotate.segmentation' needs 'annotate.segments' (the label of the \
+                 segments to annotate, e.g. \"sentence\")"
+            );
+        }
+        let config = op_config(&state.base, section)?;
+        match create(
+            plugins,
+            OperationKind::Segmentation,
+            "annotate.segmentation",
+            &config,
+            &section.operation,
+        )? {
+            Operation::Segmentation(x) => segments.segmentation = Some(x),
+            _ => unreachable!(),
+        }
+    }
     let input = match state.splits.get(&a.input) {
         Some(p) => p.clone(),
         None => resolve(&state.base, Path::new(&a.input)),
@@ -399,8 +422,10 @@ fn run_annotate(plugins: &PluginSet, state: &mut State, a: AnnotateSection) -> a
         a.batch_size,
         state.max_documents,
         a.drop_existing_entities,
+        &mut segments,
     )
     .context("annotate stage")?;
+    crate::annotate::warn_without_segments(&stats, &segments);
     println!(
         "annotate: {} documents, {} entities in {:.1}s ({:.1} docs/s) -> {}",
         stats.documents,

@@ -7,7 +7,7 @@ use crate::aggregation::{self, AggregationStrategy, Match, TokenInfo};
 use crate::collate;
 use crate::model::TokenClassifier;
 use crate::ops::common::{self, DeviceSpec};
-use crate::ops::spans;
+use medkit_sdk::spans;
 use crate::streams;
 use crate::tokenizer::HfTokenizer;
 use medkit_sdk::{AnySpan, Attribute, NerOperation, OpResult, Segment};
@@ -240,15 +240,7 @@ impl HfEntityMatcher {
         let (text, spans) =
             spans::extract(&segment.text, &spans, &[(m.start as u64, m.end as u64)]);
         // As medkit: for each label to copy, the segment's attributes with that label.
-        let mut attrs: Vec<Attribute> = self
-            .attrs_to_copy
-            .iter()
-            .flat_map(|l| segment.attrs.iter().filter(move |a| a.label.as_str() == l))
-            .map(|a| Attribute {
-                uid: medkit_sdk::new_uid().into(),
-                ..a.clone()
-            })
-            .collect();
+        let mut attrs = segment.copied_attrs(&self.attrs_to_copy);
         attrs.push(Attribute::new(
             "score",
             serde_json::json!(m.score as f64).to_string(),

@@ -7,7 +7,7 @@ use crate::config::ModelConfig;
 use crate::model::TokenClassifier;
 use crate::ops::adamw::{AdamW, AdamWConfig};
 use crate::ops::common::{self, DeviceSpec};
-use crate::ops::spans::normalize_spans;
+use medkit_sdk::spans::normalize_spans;
 use crate::tokenizer::HfTokenizer;
 use medkit_sdk::{Features, OpResult, StepOutput, TextDocument, Trainable};
 use medkit_tagging::{align_labels, entities_to_tags, Scheme};

@@ -4,7 +4,7 @@
 //! Fixture made by scripts/inference_fixtures.py.
 
 use medkit_plugin_hf::inference::HfEntityMatcher;
-use medkit_plugin_hf::ops::spans::normalize_spans;
+use medkit_sdk::spans::normalize_spans;
 use medkit_sdk::{AnySpan, ModifiedSpan, NerOperation, Segment, Span};
 use serde::Deserialize;
 use serde_json::{json, Value};

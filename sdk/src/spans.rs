@@ -1,14 +1,8 @@
-//! medkit's `span_utils.extract` and `normalize_spans`, so that an entity found in a segment's
-//! text gets the spans medkit would give it (ModifiedSpans kept, cut to the extracted length).
+//! medkit's `span_utils.extract` and `normalize_spans`, so that an annotation found in a segment's
+//! text gets the spans medkit would give it (ModifiedSpans kept, cut to the extracted length):
+//! document offsets, whatever segment it was found in.
 
-use medkit_sdk::{AnySpan, ModifiedSpan, Span};
-
-fn length(span: &AnySpan) -> u64 {
-    match span {
-        AnySpan::Span(s) => s.len(),
-        AnySpan::Modified(m) => m.length,
-    }
-}
+use crate::data::{AnySpan, ModifiedSpan, Span};
 
 /// The first `n` characters of `span`.
 fn head(span: &AnySpan, n: u64) -> AnySpan {
@@ -40,7 +34,7 @@ fn remove_in_spans(spans: &[AnySpan], ranges: &[(u64, u64)]) -> Vec<AnySpan> {
     }
     let mut span_index = 0;
     let mut span = spans[0].clone();
-    let (mut span_start, mut span_end) = (0u64, length(&spans[0]));
+    let (mut span_start, mut span_end) = (0u64, spans[0].length());
     let mut range_index = 0;
     let (mut range_start, mut range_end) = ranges.first().copied().unwrap_or((0, 0));
     while span_index < spans.len() || range_index < ranges.len() {
@@ -58,7 +52,7 @@ fn remove_in_spans(spans: &[AnySpan], ranges: &[(u64, u64)]) -> Vec<AnySpan> {
             span_start = span_end;
             if let Some(next) = spans.get(span_index) {
                 span = next.clone();
-                span_end = span_start + length(next);
+                span_end = span_start + next.length();
             }
             continue;
         }
@@ -86,7 +80,7 @@ pub fn extract(text: &str, spans: &[AnySpan], ranges: &[(u64, u64)]) -> (String,
         .iter()
         .flat_map(|&(s, e)| chars[s as usize..e as usize].iter())
         .collect();
-    let total: u64 = spans.iter().map(length).sum();
+    let total: u64 = spans.iter().map(AnySpan::length).sum();
     let mut to_remove = vec![(0, ranges[0].0)];
     to_remove.extend(ranges.windows(2).map(|w| (w[0].1, w[1].0)));
     to_remove.push((ranges[ranges.len() - 1].1, total));
