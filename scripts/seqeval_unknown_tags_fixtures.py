@@ -1,4 +1,4 @@
-"""Fixtures for tags Python seqeval 1.2.2 does not know (issue 12), and a live check against them.
+"""Fixtures for tags Python seqeval 1.2.2 does not know, and a live check against them.
 
 In seqeval's default mode (`mode=None`) `get_entities` reads any tag as prefix = tag[0] and
 type = tag[1:].split('-', 1)[-1] or '_', and `warnings.warn('{tag} seems not to be NE tag.')`

@@ -39,9 +39,7 @@ pub struct Segments {
 
 impl Segments {
     fn label(&self) -> Option<&str> {
-        self.label
-            .as_deref()
-            .filter(|l| *l != RAW_SEGMENT_LABEL)
+        self.label.as_deref().filter(|l| *l != RAW_SEGMENT_LABEL)
     }
 
     /// The segments to run the NER operation on, with the index of their document; adds the
@@ -236,21 +234,20 @@ fn annotate_into(
 ) -> anyhow::Result<()> {
     let mut batch = Vec::with_capacity(batch_size.max(1));
     let limit = max_documents.unwrap_or(usize::MAX);
-    let mut flush =
-        |batch: &mut Vec<TextDocument>, stats: &mut AnnotateStats| -> anyhow::Result<()> {
-            let near = stats.documents + 1;
-            let found = annotate_batch(ner, batch, drop_existing, segments, stats)
-                .with_context(|| {
-                    format!("annotating {} (near document {near})", input.display())
-                })?;
-            stats.entities += found;
-            for doc in batch.drain(..) {
-                writer.write(&doc)?;
-                stats.documents += 1;
-            }
-            writer.flush_lines()?;
-            Ok(())
-        };
+    let mut flush = |batch: &mut Vec<TextDocument>,
+                     stats: &mut AnnotateStats|
+     -> anyhow::Result<()> {
+        let near = stats.documents + 1;
+        let found = annotate_batch(ner, batch, drop_existing, segments, stats)
+            .with_context(|| format!("annotating {} (near document {near})", input.display()))?;
+        stats.entities += found;
+        for doc in batch.drain(..) {
+            writer.write(&doc)?;
+            stats.documents += 1;
+        }
+        writer.flush_lines()?;
+        Ok(())
+    };
     for doc in docs.take(limit) {
         match doc {
             Ok(doc) => batch.push(doc),

@@ -1,4 +1,4 @@
-//! CLI checks that need only the host binary and the metrics plugin (no libtorch): issue 12's
+//! CLI checks that need only the host binary and the metrics plugin (no libtorch):
 //! `medkit seqeval` on tags seqeval does not know (fixtures of
 //! scripts/seqeval_unknown_tags_fixtures.py) and `medkit plugins`' exit status.
 //!

@@ -3,7 +3,10 @@
 //!   and writes it back byte for byte (scripts/interop/check_medkit_jsonl.py);
 //! - our matcher loads a checkpoint Python medkit's Trainer saved and finds the entities Python
 //!   medkit's HFEntityMatcher finds (scripts/interop/medkit_train_annotate.py, compare_entities.py);
-//! - `medkit evaluate` gives SeqEvalEvaluator's numbers (scripts/interop/check_evaluate.py).
+//! - `medkit evaluate` gives SeqEvalEvaluator's numbers (scripts/interop/check_evaluate.py);
+//! - the `sentence-tokenizer` operation and `convert --split-sentences` cut SentenceTokenizer's
+//!   sentences (scripts/interop/check_sentences.py);
+//! - the seqeval unknown-tag fixture is what Python seqeval 1.2.2 computes, recomputed live.
 //!
 //! Ignored in the plain `cargo test` (they need medkit-lib in .venv); scripts/test-interop.sh
 //! installs it and runs them, and scripts/test.sh (CI) runs that every time.
@@ -54,6 +57,31 @@ const ANNOTATE_RUNS: &[(&str, &str, &[&str])] = &[
         "annotate-ncbi-batch",
         "data/ncbi-disease/validation.jsonl",
         &["--max-documents", "40", "--batch-size", "8"],
+    ),
+    // on sentence segments made by the sentence tokenizer (kept in the output as Segments)
+    (
+        "annotate-ncbi-whole-sentences",
+        "tests/data/corpus/ncbi/test_full.jsonl",
+        &[
+            "--segments",
+            "sentence",
+            "--segmentation",
+            "sentence-tokenizer",
+        ],
+    ),
+    (
+        "annotate-fr-phrases",
+        "tests/data/interop/fr.jsonl",
+        &[
+            "--segments",
+            "phrase",
+            "--segmentation",
+            "sentence-tokenizer",
+            "--segmentation-opt",
+            "output_label=\"phrase\"",
+            "--segmentation-opt",
+            "punct_chars=[\"?\", \"!\", \".\"]",
+        ],
     ),
 ];
 
@@ -218,4 +246,37 @@ fn medkit_evaluate_equals_seqeval_evaluator() {
         &[bin.as_os_str(), dir.path().as_os_str()],
     );
     assert!(summary.contains("OK"), "{summary}");
+}
+
+#[test]
+#[ignore = "interop: needs medkit-lib 0.17 + transformers in .venv; run scripts/test-interop.sh"]
+fn sentence_tokenizer_equals_medkits() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = medkit_bin();
+    let summary = interop_script(
+        "check_sentences.py",
+        &[
+            bin.as_os_str(),
+            tiny_bert().as_os_str(),
+            dir.path().as_os_str(),
+        ],
+    );
+    assert!(summary.contains("OK sentences"), "{summary}");
+}
+
+#[test]
+#[ignore = "interop: needs medkit-lib 0.17 + transformers in .venv; run scripts/test-interop.sh"]
+fn seqeval_unknown_tag_fixture_equals_python_seqeval() {
+    // The committed fixture (compared by plugins/metrics/tests/unknown_tags.rs) recomputed live
+    // with Python seqeval 1.2.2.
+    let script = root().join("scripts/seqeval_unknown_tags_fixtures.py");
+    let out = std::process::Command::new(venv_python())
+        .arg(&script)
+        .arg("--check")
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let t = text(&out);
+    println!("{t}");
+    assert!(out.status.success(), "{t}");
 }
