@@ -33,7 +33,9 @@ pub fn medkit_bin() -> PathBuf {
 pub fn build_workspace() {
     let mut cmd = Command::new(env!("CARGO"));
     cmd.current_dir(root())
-        .args(["build", "--workspace", "--lib", "--bins"]);
+        // --tests: features resolved as `cargo test --workspace` resolves them (dev-dependencies
+        // included), so this build reuses that run's libraries instead of rebuilding them.
+        .args(["build", "--workspace", "--lib", "--bins", "--tests"]);
     if profile_dir().ends_with("release") {
         cmd.arg("--release");
     }

@@ -1,21 +1,9 @@
 //! medkit's `filter_overlapping_entities` (medkit.text.postprocessing.overlapping).
 
-use medkit_sdk::data::{Annotation, AnySpan, Segment, Span, TextDocument};
+use medkit_sdk::data::{Annotation, AnySpan, Segment, TextDocument};
 use std::collections::{BTreeMap, HashSet};
 
-/// medkit's `normalize_spans`: replaced spans instead of ModifiedSpans, sorted, contiguous merged.
-pub fn normalize_spans(spans: &[AnySpan]) -> Vec<Span> {
-    let mut all: Vec<Span> = spans.iter().flat_map(AnySpan::original_spans).collect();
-    all.sort_by_key(|s| s.start); // stable, as Python's sort
-    let mut merged: Vec<Span> = Vec::with_capacity(all.len());
-    for s in all {
-        match merged.last_mut() {
-            Some(prev) if prev.end == s.start => prev.end = s.end,
-            _ => merged.push(s),
-        }
-    }
-    merged
-}
+pub use medkit_sdk::spans::normalize_spans;
 
 /// `(start, end)` of the whole entity, from its normalized spans; None when it covers nothing.
 pub fn extent(spans: &[AnySpan]) -> Option<(u64, u64)> {
@@ -99,7 +87,7 @@ pub fn filter_overlapping_entities(doc: &mut TextDocument) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use medkit_sdk::data::Relation;
+    use medkit_sdk::data::{Relation, Span};
 
     fn ent(uid: &str, s: u64, e: u64) -> Annotation {
         Annotation::Entity(Segment {

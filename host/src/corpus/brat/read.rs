@@ -261,13 +261,7 @@ fn entity(e: &BratEntity, n_chars: u64) -> Result<Segment, String> {
         }
         spans.push(AnySpan::Span(Span::new(s, t)));
     }
-    let len: u64 = spans
-        .iter()
-        .map(|s| match s {
-            AnySpan::Span(s) => s.len(),
-            AnySpan::Modified(m) => m.length,
-        })
-        .sum();
+    let len: u64 = spans.iter().map(AnySpan::length).sum();
     let text_len = e.text.chars().count() as u64;
     if len != text_len {
         return Err(format!(
