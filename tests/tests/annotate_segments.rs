@@ -229,7 +229,10 @@ fn documents_without_the_segments_get_no_entity_and_a_warning() {
         "--model",
         &tiny_model(),
         "--input",
-        root().join("tests/data/e2e/validation.jsonl").to_str().unwrap(),
+        root()
+            .join("tests/data/e2e/validation.jsonl")
+            .to_str()
+            .unwrap(),
         "--output",
         out.to_str().unwrap(),
         "--drop-existing-entities",
@@ -238,7 +241,10 @@ fn documents_without_the_segments_get_no_entity_and_a_warning() {
     ]);
     let t = text(&o);
     assert!(o.status.success(), "{t}");
-    assert!(t.contains("had no 'sentence' segment and got no entity"), "{t}");
+    assert!(
+        t.contains("had no 'sentence' segment and got no entity"),
+        "{t}"
+    );
     for d in read_docs(&out) {
         assert!(anns(&d, ".Entity").is_empty());
     }
@@ -275,7 +281,11 @@ fn bad_segmentation_settings_are_errors_naming_them() {
         "punct_char=[\"?\"]",
     ]);
     assert!(!o.status.success());
-    assert!(text(&o).contains("unknown field `punct_char`"), "{}", text(&o));
+    assert!(
+        text(&o).contains("unknown field `punct_char`"),
+        "{}",
+        text(&o)
+    );
     let o = run(&["--segments", "sentence", "--segmentation", "no-such-op"]);
     assert!(!o.status.success());
     assert!(

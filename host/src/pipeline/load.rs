@@ -29,14 +29,12 @@ pub fn apply_key_value(table: &mut toml::Table, spec: &str, flag: &str) -> anyho
         let entry = cur
             .entry(part.to_string())
             .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-        cur = entry
-            .as_table_mut()
-            .ok_or_else(|| {
-                anyhow!(
-                    "{flag} '{spec}': '{}' is not a table",
-                    parts[..=i].join(".")
-                )
-            })?;
+        cur = entry.as_table_mut().ok_or_else(|| {
+            anyhow!(
+                "{flag} '{spec}': '{}' is not a table",
+                parts[..=i].join(".")
+            )
+        })?;
     }
     cur.insert(parts[parts.len() - 1].to_string(), value);
     Ok(())

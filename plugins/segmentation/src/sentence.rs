@@ -129,7 +129,12 @@ mod tests {
         let texts: Vec<&str> = out.iter().map(|s| s.text.as_str()).collect();
         assert_eq!(
             texts,
-            vec!["fièvre.", "Antécédents : hépatite aiguë ;", "traitée!", "Fin"]
+            vec![
+                "fièvre.",
+                "Antécédents : hépatite aiguë ;",
+                "traitée!",
+                "Fin"
+            ]
         );
         for sentence in &out {
             assert_eq!(sentence.label.as_str(), "phrase");
