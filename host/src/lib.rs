@@ -2,6 +2,7 @@
 
 pub mod annotate;
 pub mod commands;
+pub mod context;
 pub mod corpus;
 pub mod evaluator;
 pub mod pipeline;

@@ -1,7 +1,7 @@
 //! `medkit convert`: medkit JSONL / BRAT / CoNLL in, medkit JSONL / BRAT out, optionally filtering
 //! overlapping entities and splitting into sentence mini-documents on the way.
 
-use super::Context;
+use crate::context::Context;
 use crate::corpus::{self, medkit_json, CorpusError};
 use anyhow::Context as _;
 use medkit_sdk::data::TextDocument;

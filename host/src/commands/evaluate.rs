@@ -1,6 +1,6 @@
 //! `medkit evaluate`: predicted entities against reference documents (medkit's SeqEvalEvaluator).
 
-use super::Context;
+use crate::context::Context;
 use crate::corpus::medkit_json::read_documents;
 use crate::evaluator::{evaluate_documents, parse_labels_remapping, EvaluateOptions};
 use crate::plugins::{search_dirs, PluginSet};

@@ -4,7 +4,7 @@ use super::config::{
     AnnotateSection, EvaluateSection, OperationSection, PipelineConfig, TrainSection,
 };
 use super::load::{load, resolve};
-use crate::commands::Context;
+use crate::context::Context;
 use crate::corpus::checks::{check_documents, DataPolicies, Origin};
 use crate::corpus::medkit_json::{read_documents, read_documents_with};
 use crate::corpus::{InvalidAnnotations, OnError};
