@@ -8,8 +8,8 @@
 //! as valid medkit JSONL (header + the documents done); a run that fails keeps the `.partial`
 //! file too (and says so) when it holds documents.
 
-use crate::corpus::medkit_json::{read_documents, StreamingDocumentWriter};
 use anyhow::{anyhow, Context as _};
+use medkit_corpus::medkit_json::{read_documents, StreamingDocumentWriter};
 use medkit_sdk::{Annotation, NerBox, Segment, SegmentationBox, TextDocument};
 use std::path::Path;
 
@@ -39,9 +39,7 @@ pub struct Segments {
 
 impl Segments {
     fn label(&self) -> Option<&str> {
-        self.label
-            .as_deref()
-            .filter(|l| *l != RAW_SEGMENT_LABEL)
+        self.label.as_deref().filter(|l| *l != RAW_SEGMENT_LABEL)
     }
 
     /// The segments to run the NER operation on, with the index of their document; adds the
@@ -226,7 +224,7 @@ pub fn annotate_file(
 fn annotate_into(
     ner: &mut NerBox,
     input: &Path,
-    docs: crate::corpus::medkit_json::DocumentReader,
+    docs: medkit_corpus::medkit_json::DocumentReader,
     writer: &mut StreamingDocumentWriter,
     stats: &mut AnnotateStats,
     batch_size: usize,
@@ -236,21 +234,20 @@ fn annotate_into(
 ) -> anyhow::Result<()> {
     let mut batch = Vec::with_capacity(batch_size.max(1));
     let limit = max_documents.unwrap_or(usize::MAX);
-    let mut flush =
-        |batch: &mut Vec<TextDocument>, stats: &mut AnnotateStats| -> anyhow::Result<()> {
-            let near = stats.documents + 1;
-            let found = annotate_batch(ner, batch, drop_existing, segments, stats)
-                .with_context(|| {
-                    format!("annotating {} (near document {near})", input.display())
-                })?;
-            stats.entities += found;
-            for doc in batch.drain(..) {
-                writer.write(&doc)?;
-                stats.documents += 1;
-            }
-            writer.flush_lines()?;
-            Ok(())
-        };
+    let mut flush = |batch: &mut Vec<TextDocument>,
+                     stats: &mut AnnotateStats|
+     -> anyhow::Result<()> {
+        let near = stats.documents + 1;
+        let found = annotate_batch(ner, batch, drop_existing, segments, stats)
+            .with_context(|| format!("annotating {} (near document {near})", input.display()))?;
+        stats.entities += found;
+        for doc in batch.drain(..) {
+            writer.write(&doc)?;
+            stats.documents += 1;
+        }
+        writer.flush_lines()?;
+        Ok(())
+    };
     for doc in docs.take(limit) {
         match doc {
             Ok(doc) => batch.push(doc),

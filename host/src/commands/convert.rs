@@ -2,8 +2,8 @@
 //! overlapping entities and splitting into sentence mini-documents on the way.
 
 use crate::context::Context;
-use crate::corpus::{self, medkit_json, CorpusError};
 use anyhow::Context as _;
+use medkit_corpus::{self as corpus, medkit_json, CorpusError};
 use medkit_sdk::data::TextDocument;
 use std::path::PathBuf;
 
@@ -39,7 +39,12 @@ pub struct Args {
     pub split_sentences: bool,
     /// End-of-sentence characters, each character one of SentenceTokenizer's `punct_chars`
     /// (the medkit cookbook splits QUAERO with `--punct-chars '?!'`).
-    #[arg(long, value_name = "CHARS", default_value = ".;?!", requires = "split_sentences")]
+    #[arg(
+        long,
+        value_name = "CHARS",
+        default_value = ".;?!",
+        requires = "split_sentences"
+    )]
     pub punct_chars: String,
     /// Whether a sentence keeps its end punctuation (SentenceTokenizer's `keep_punct`).
     #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set, requires = "split_sentences")]
@@ -86,9 +91,8 @@ pub fn run(_ctx: &Context, args: Args) -> anyhow::Result<()> {
         ),
     };
     let punct: Vec<String> = args.punct_chars.chars().map(String::from).collect();
-    let rules =
-        corpus::split::SentenceRules::new(&punct, args.keep_punct, args.split_on_newlines)
-            .map_err(|e| anyhow::anyhow!("--punct-chars: {e}"))?;
+    let rules = corpus::split::SentenceRules::new(&punct, args.keep_punct, args.split_on_newlines)
+        .map_err(|e| anyhow::anyhow!("--punct-chars: {e}"))?;
     let mut c = Counts::default();
     let mut convert =
         |doc: Result<TextDocument, CorpusError>| -> anyhow::Result<Vec<TextDocument>> {

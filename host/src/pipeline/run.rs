@@ -5,12 +5,12 @@ use super::config::{
 };
 use super::load::{load, resolve};
 use crate::context::Context;
-use crate::corpus::checks::{check_documents, DataPolicies, Origin};
-use crate::corpus::medkit_json::{read_documents, read_documents_with};
-use crate::corpus::{InvalidAnnotations, OnError};
 use crate::plugins::{search_dirs, PluginSet};
 use crate::trainer::{Callbacks, ResumePoint, TrainOutcome, Trainer};
 use anyhow::{anyhow, bail, Context as _};
+use medkit_corpus::checks::{check_documents, DataPolicies, Origin};
+use medkit_corpus::medkit_json::{read_documents, read_documents_with};
+use medkit_corpus::{InvalidAnnotations, OnError};
 use medkit_sdk::{Operation, OperationKind, TextDocument};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -486,7 +486,7 @@ fn run_evaluate(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::corpus::medkit_json::HEADER;
+    use medkit_corpus::medkit_json::HEADER;
     use serde_json::json;
 
     // "Le patient présente une fièvre élevée." (38 characters)

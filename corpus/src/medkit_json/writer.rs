@@ -2,7 +2,7 @@
 //! file is removed and the target is untouched.
 
 use super::{document_to_json_line, HEADER};
-use crate::corpus::CorpusError;
+use crate::CorpusError;
 use medkit_sdk::data::TextDocument;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};

@@ -3,8 +3,8 @@
 //! named after `metadata.path_to_text` when those names are distinct, else after the uid
 //! (medkit's default). The folder is built beside the target and renamed into place.
 
-use crate::corpus::overlaps::normalize_spans;
-use crate::corpus::CorpusError;
+use crate::overlaps::normalize_spans;
+use crate::CorpusError;
 use medkit_sdk::data::{Annotation, Attribute, Segment, TextDocument};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -122,7 +122,7 @@ fn brat_value(a: &Attribute) -> Option<Option<String>> {
             );
             None
         }
-        other => Some(Some(crate::corpus::pyjson::to_string(&other))),
+        other => Some(Some(crate::pyjson::to_string(&other))),
     }
 }
 
@@ -168,7 +168,7 @@ fn doc_to_ann(doc: &TextDocument, conf: &mut Conf) -> String {
             .filter_map(|a| match serde_json::from_str::<Value>(&a.value).ok()? {
                 Value::Null => None,
                 Value::String(s) => Some(s),
-                v => Some(crate::corpus::pyjson::to_string(&v)),
+                v => Some(crate::pyjson::to_string(&v)),
             })
             .collect();
         if !notes.is_empty() {

@@ -1,4 +1,4 @@
-//! Corpus I/O: medkit JSONL, BRAT, CoNLL; overlap filtering; sentence splitting.
+//! medkit document formats: medkit JSONL, BRAT, CoNLL; overlap filtering; sentence splitting.
 
 pub mod brat;
 pub mod checks;
