@@ -298,7 +298,7 @@ fn run_train(plugins: &PluginSet, state: &mut State, t: TrainSection) -> anyhow:
             serde_json::to_string(last)?
         );
     }
-    crate::trainer::checkpoint::write_json_atomically(
+    medkit_corpus::io::write_json(
         &output_dir.join("timings.json"),
         &serde_json::to_value(&outcome.timings)?,
     )?;
@@ -477,7 +477,7 @@ fn run_evaluate(
     println!("evaluate: {name}: {}", serde_json::to_string(&metrics)?);
     if let Some(out) = &e.output {
         let out = resolve(&state.base, out);
-        crate::trainer::checkpoint::write_json_atomically(&out, &metrics)?;
+        medkit_corpus::io::write_json(&out, &metrics)?;
         println!("evaluate: metrics written to {}", out.display());
     }
     Ok(())
