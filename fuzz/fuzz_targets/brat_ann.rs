@@ -1,8 +1,8 @@
 //! Any bytes as a BRAT `.ann` next to a fixed `.txt`, read through `load_doc`: errors are fine,
-//! panics are bugs. (`parse_ann` itself is private to `medkit_host::corpus::brat`.)
+//! panics are bugs. (`parse_ann` itself is private to `medkit_corpus::brat`.)
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use medkit_host::corpus::brat::load_doc;
+use medkit_corpus::brat::load_doc;
 
 const TEXT: &str = "Le patient a une douleur thoracique.\nPas de fièvre ; ECG normal. 🙂 fin\n";
 

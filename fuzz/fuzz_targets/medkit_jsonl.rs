@@ -3,7 +3,7 @@
 //! replays on `fuzz/regressions/` and the seeds).
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use medkit_host::corpus::medkit_json::check_round_trip;
+use medkit_corpus::medkit_json::check_round_trip;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {

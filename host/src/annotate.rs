@@ -8,8 +8,8 @@
 //! as valid medkit JSONL (header + the documents done); a run that fails keeps the `.partial`
 //! file too (and says so) when it holds documents.
 
-use crate::corpus::medkit_json::{read_documents, StreamingDocumentWriter};
 use anyhow::{anyhow, Context as _};
+use medkit_corpus::medkit_json::{read_documents, StreamingDocumentWriter};
 use medkit_sdk::{Annotation, NerBox, Segment, SegmentationBox, TextDocument};
 use std::path::Path;
 
@@ -224,7 +224,7 @@ pub fn annotate_file(
 fn annotate_into(
     ner: &mut NerBox,
     input: &Path,
-    docs: crate::corpus::medkit_json::DocumentReader,
+    docs: medkit_corpus::medkit_json::DocumentReader,
     writer: &mut StreamingDocumentWriter,
     stats: &mut AnnotateStats,
     batch_size: usize,

@@ -1,8 +1,9 @@
-//! medkit-rs host runtime: plugin loading, corpus I/O, TOML pipelines, the trainer loop.
+//! medkit-rs host runtime: CLI, plugin loading, TOML pipelines, the trainer loop (document formats
+//! are in `medkit_corpus`).
 
 pub mod annotate;
 pub mod commands;
-pub mod corpus;
+pub mod context;
 pub mod evaluator;
 pub mod pipeline;
 pub mod plugins;

@@ -1,5 +1,5 @@
 use clap::{Parser, Subcommand};
-use medkit_host::commands;
+use medkit_host::{commands, context};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -47,7 +47,7 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     medkit_host::plugins::init_logging(&cli.log_level);
-    let ctx = commands::Context {
+    let ctx = context::Context {
         plugin_dirs: cli.plugin_dirs,
     };
     let result = match cli.command {

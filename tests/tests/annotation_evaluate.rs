@@ -240,7 +240,7 @@ fn missing_or_extra_documents_are_named() {
 
 #[test]
 fn library_evaluate_entities_matches_documents() {
-    use medkit_host::corpus::medkit_json::read_documents;
+    use medkit_corpus::medkit_json::read_documents;
     use medkit_host::evaluator::{evaluate_documents, evaluate_entities, EvaluateOptions};
     use medkit_host::plugins::PluginSet;
 

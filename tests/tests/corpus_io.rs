@@ -1,6 +1,6 @@
 //! Corpus I/O against files written by Python medkit 0.17 (tests/data/corpus, see make_fixtures.py).
 
-use medkit_host::corpus::{brat, conll, medkit_json, overlaps, split};
+use medkit_corpus::{brat, conll, medkit_json, overlaps, split};
 use medkit_sdk::data::{Annotation, AnySpan, TextDocument};
 use medkit_tests::root;
 use std::path::{Path, PathBuf};

@@ -1,7 +1,7 @@
 //! One-off interop checks against the reference corpora in ../shared (not shipped, so ignored by
 //! default): `cargo test -p medkit-tests --test corpus_shared -- --ignored --nocapture`.
 
-use medkit_host::corpus::{brat, medkit_json, overlaps, split};
+use medkit_corpus::{brat, medkit_json, overlaps, split};
 use medkit_sdk::data::{AnySpan, TextDocument};
 use std::collections::HashMap;
 use std::io::BufRead;

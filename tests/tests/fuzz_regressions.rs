@@ -2,7 +2,7 @@
 //! `fuzz/corpus/medkit_jsonl/` through the fuzz targets' checks, so that a regression shows up in
 //! `cargo test` without cargo-fuzz. A regression file is named `<target>-<what>.<ext>`.
 
-use medkit_host::corpus::medkit_json::check_round_trip;
+use medkit_corpus::medkit_json::check_round_trip;
 use medkit_tests::root;
 use std::path::{Path, PathBuf};
 

@@ -1,4 +1,4 @@
-use super::Context;
+use crate::context::Context;
 use crate::plugins::{search_dirs, PluginSet};
 use anyhow::Context as _;
 use medkit_sdk::{Operation, OperationKind};

@@ -1,9 +1,9 @@
 //! `medkit convert`: medkit JSONL / BRAT / CoNLL in, medkit JSONL / BRAT out, optionally filtering
 //! overlapping entities and splitting into sentence mini-documents on the way.
 
-use super::Context;
-use crate::corpus::{self, medkit_json, CorpusError};
+use crate::context::Context;
 use anyhow::Context as _;
+use medkit_corpus::{self as corpus, medkit_json, CorpusError};
 use medkit_sdk::data::TextDocument;
 use std::path::PathBuf;
 

@@ -1,10 +1,10 @@
 //! `medkit evaluate`: predicted entities against reference documents (medkit's SeqEvalEvaluator).
 
-use super::Context;
-use crate::corpus::medkit_json::read_documents;
+use crate::context::Context;
 use crate::evaluator::{evaluate_documents, parse_labels_remapping, EvaluateOptions};
 use crate::plugins::{search_dirs, PluginSet};
 use anyhow::Context as _;
+use medkit_corpus::medkit_json::read_documents;
 use medkit_sdk::TextDocument;
 use std::path::{Path, PathBuf};
 

@@ -6,11 +6,3 @@ pub mod evaluate;
 pub mod plugins;
 pub mod run;
 pub mod seqeval;
-
-use std::path::PathBuf;
-
-/// What every subcommand gets from the global flags.
-pub struct Context {
-    /// `--plugin-dir` values, in order.
-    pub plugin_dirs: Vec<PathBuf>,
-}

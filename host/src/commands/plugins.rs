@@ -1,4 +1,4 @@
-use super::Context;
+use crate::context::Context;
 use crate::plugins::{search_dirs, PluginSet};
 
 #[derive(clap::Args)]

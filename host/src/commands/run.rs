@@ -1,4 +1,4 @@
-use super::Context;
+use crate::context::Context;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]

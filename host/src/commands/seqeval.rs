@@ -1,7 +1,7 @@
 //! `medkit seqeval`: seqeval's classification_report (output_dict=True) plus accuracy over
 //! sequence pairs, computed by the `seqeval` metrics operation in report mode.
 
-use super::Context;
+use crate::context::Context;
 use crate::plugins::{search_dirs, PluginSet};
 use abi_stable::std_types::{RString, RVec};
 use anyhow::{anyhow, bail, Context as _};

@@ -1,9 +1,9 @@
 //! The pipeline file's schema. Unknown keys are errors naming their key path; operation sections
 //! (`operation = "name"` + the operation's own keys) are passed to the plugin, which checks them.
 
-use crate::corpus::checks::{DataPolicies, OverlapPolicy, TextMismatchPolicy};
-use crate::corpus::OnError;
 use crate::trainer::TrainerConfig;
+use medkit_corpus::checks::{DataPolicies, OverlapPolicy, TextMismatchPolicy};
+use medkit_corpus::OnError;
 use serde::Deserialize;
 use std::path::PathBuf;
 
@@ -71,7 +71,7 @@ pub struct TrainSection {
     #[serde(default)]
     pub on_error: OnError,
     /// An entity whose text is not what its spans cover: "error" or "skip" (warn, drop, count).
-    /// See `corpus::checks`. Default: `on_error`'s value; when both are given and disagree, this
+    /// See `medkit_corpus::checks`. Default: `on_error`'s value; when both are given and disagree, this
     /// specific key wins for this case (e.g. `on_error = "skip"` with
     /// `entity_text_mismatch = "error"` skips spans outside the text but stops at a mismatch).
     #[serde(default)]

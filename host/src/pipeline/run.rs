@@ -4,13 +4,13 @@ use super::config::{
     AnnotateSection, EvaluateSection, OperationSection, PipelineConfig, TrainSection,
 };
 use super::load::{load, resolve};
-use crate::commands::Context;
-use crate::corpus::checks::{check_documents, DataPolicies, Origin};
-use crate::corpus::medkit_json::{read_documents, read_documents_with};
-use crate::corpus::{InvalidAnnotations, OnError};
+use crate::context::Context;
 use crate::plugins::{search_dirs, PluginSet};
 use crate::trainer::{Callbacks, ResumePoint, TrainOutcome, Trainer};
 use anyhow::{anyhow, bail, Context as _};
+use medkit_corpus::checks::{check_documents, DataPolicies, Origin};
+use medkit_corpus::medkit_json::{read_documents, read_documents_with};
+use medkit_corpus::{InvalidAnnotations, OnError};
 use medkit_sdk::{Operation, OperationKind, TextDocument};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -298,7 +298,7 @@ fn run_train(plugins: &PluginSet, state: &mut State, t: TrainSection) -> anyhow:
             serde_json::to_string(last)?
         );
     }
-    crate::trainer::checkpoint::write_json_atomically(
+    medkit_corpus::io::write_json(
         &output_dir.join("timings.json"),
         &serde_json::to_value(&outcome.timings)?,
     )?;
@@ -477,7 +477,7 @@ fn run_evaluate(
     println!("evaluate: {name}: {}", serde_json::to_string(&metrics)?);
     if let Some(out) = &e.output {
         let out = resolve(&state.base, out);
-        crate::trainer::checkpoint::write_json_atomically(&out, &metrics)?;
+        medkit_corpus::io::write_json(&out, &metrics)?;
         println!("evaluate: metrics written to {}", out.display());
     }
     Ok(())
@@ -486,7 +486,7 @@ fn run_evaluate(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::corpus::medkit_json::HEADER;
+    use medkit_corpus::medkit_json::HEADER;
     use serde_json::json;
 
     // "Le patient présente une fièvre élevée." (38 characters)

@@ -5,6 +5,7 @@
 //! A write error (disk full) removes the temporary directory and leaves the others untouched.
 
 use anyhow::{anyhow, Context as _};
+use medkit_corpus::io;
 use std::path::{Path, PathBuf};
 
 pub const CONFIG_NAME: &str = "trainer_config.json";
@@ -48,7 +49,7 @@ pub fn write_atomically(
         return Err(anyhow!("checkpoint {} already exists", dest.display()));
     }
     std::fs::create_dir(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-    let result = fill(&tmp).and_then(|()| fsync_tree(&tmp));
+    let result = fill(&tmp).and_then(|()| Ok(io::sync_tree(&tmp)?));
     if let Err(e) = result {
         std::fs::remove_dir_all(&tmp).ok();
         return Err(e.context(format!("writing checkpoint {}", dest.display())));
@@ -56,9 +57,8 @@ pub fn write_atomically(
     if dest.exists() {
         return Err(anyhow!("checkpoint {} already exists", dest.display()));
     }
-    std::fs::rename(&tmp, &dest)
+    io::rename_durably(&tmp, &dest)
         .with_context(|| format!("renaming {} to {}", tmp.display(), dest.display()))?;
-    fsync_dir(output_dir);
     Ok(dest)
 }
 
@@ -72,9 +72,8 @@ pub fn remove_checkpoint(dir: &Path) -> anyhow::Result<()> {
     if trash.exists() {
         std::fs::remove_dir_all(&trash).ok();
     }
-    std::fs::rename(dir, &trash)
+    io::rename_durably(dir, &trash)
         .with_context(|| format!("removing checkpoint {}", dir.display()))?;
-    fsync_dir(parent);
     std::fs::remove_dir_all(&trash).with_context(|| format!("removing {}", trash.display()))?;
     Ok(())
 }
@@ -100,46 +99,6 @@ pub fn remove_leftovers(output_dir: &Path) -> usize {
         }
     }
     n
-}
-
-fn fsync_tree(dir: &Path) -> anyhow::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
-            fsync_tree(&path)?;
-        } else {
-            std::fs::File::open(&path)
-                .and_then(|f| f.sync_all())
-                .with_context(|| format!("syncing {}", path.display()))?;
-        }
-    }
-    fsync_dir(dir);
-    Ok(())
-}
-
-fn fsync_dir(dir: &Path) {
-    if let Ok(f) = std::fs::File::open(dir) {
-        let _ = f.sync_all();
-    }
-}
-
-/// Writes `value` as pretty JSON to `path` atomically (temp file + fsync + rename).
-pub fn write_json_atomically(path: &Path, value: &serde_json::Value) -> anyhow::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
-    serde_json::to_writer_pretty(&mut tmp, value)?;
-    tmp.as_file().sync_all()?;
-    // NamedTempFile creates 0600; these files are ordinary outputs.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644))?;
-    }
-    tmp.persist(path)
-        .map_err(|e| anyhow!("writing {}: {}", path.display(), e.error))?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -1,12 +1,13 @@
 //! The training loop, in medkit's Trainer shape: per epoch train, evaluate, schedule the lr,
 //! emit events, checkpoint and track the best checkpoint.
 
-use super::checkpoint::{self, existing_checkpoints, write_atomically, write_json_atomically};
+use super::checkpoint::{self, existing_checkpoints, write_atomically};
 use super::config::TrainerConfig;
 use super::events::Callbacks;
 use super::scheduler::{improves, LrScheduler};
 use abi_stable::std_types::{RStr, RVec};
 use anyhow::{anyhow, bail, Context as _};
+use medkit_corpus::io;
 use medkit_sdk::{EpochMetrics, Features, Metric, MetricsBox, Phase, TextDocument, TrainableBox};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -330,7 +331,7 @@ impl Trainer {
             };
             self.callbacks
                 .epoch_end(&epoch_metrics, epoch, start.elapsed().as_secs_f64());
-            write_json_atomically(
+            io::write_json(
                 &output_dir.join("history.json"),
                 &Value::Array(history.clone()),
             )?;
@@ -487,10 +488,10 @@ impl Trainer {
             rerr(trainable.save(RStr::from_str(&dir))).context("saving the model")?;
             rerr(trainable.save_state(RStr::from_str(&dir)))
                 .context("saving the optimizer state")?;
-            write_json_atomically(&tmp.join(checkpoint::STATE_NAME), state)?;
-            write_json_atomically(&tmp.join(checkpoint::CONFIG_NAME), config_json)?;
+            io::write_json(&tmp.join(checkpoint::STATE_NAME), state)?;
+            io::write_json(&tmp.join(checkpoint::CONFIG_NAME), config_json)?;
             if !record.is_null() {
-                write_json_atomically(&tmp.join(checkpoint::METRICS_NAME), record)?;
+                io::write_json(&tmp.join(checkpoint::METRICS_NAME), record)?;
             }
             Ok(())
         })

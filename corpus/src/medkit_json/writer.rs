@@ -1,8 +1,8 @@
-//! Atomic writing: a temp file in the target's folder, fsync, rename. Dropped unfinished, the temp
-//! file is removed and the target is untouched.
+//! medkit JSONL written atomically (see [`crate::io`]): dropped unfinished, the temp file is
+//! removed and the target is untouched.
 
 use super::{document_to_json_line, HEADER};
-use crate::corpus::CorpusError;
+use crate::{io, CorpusError};
 use medkit_sdk::data::TextDocument;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -17,7 +17,7 @@ pub struct DocumentWriter {
 impl DocumentWriter {
     /// Starts writing `path` (created or replaced only by `finish`).
     pub fn create(path: &Path) -> Result<Self, CorpusError> {
-        let tmp = temp_beside(path)?;
+        let tmp = io::temp_beside(path).map_err(|e| CorpusError::io(path, e))?;
         let mut w = DocumentWriter {
             path: path.to_path_buf(),
             out: BufWriter::with_capacity(1 << 16, tmp),
@@ -46,7 +46,7 @@ impl DocumentWriter {
             .out
             .into_inner()
             .map_err(|e| CorpusError::io(&path, e.into_error()))?;
-        persist(tmp, &path)
+        io::persist(tmp, &path).map_err(|e| CorpusError::io(&path, e))
     }
 
     fn put(&mut self, line: &str) -> Result<(), CorpusError> {
@@ -69,46 +69,6 @@ pub fn write_documents<'a>(
     let n = w.count();
     w.finish()?;
     Ok(n)
-}
-
-/// A temp file in the folder of `path`, so that the final rename stays on one filesystem.
-pub(crate) fn temp_beside(path: &Path) -> Result<NamedTempFile, CorpusError> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(|e| CorpusError::io(path, e))
-}
-
-/// fsync + rename; the file gets ordinary permissions (temp files are created 0600).
-pub(crate) fn persist(tmp: NamedTempFile, path: &Path) -> Result<(), CorpusError> {
-    tmp.as_file()
-        .sync_all()
-        .map_err(|e| CorpusError::io(path, e))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = tmp
-            .as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644));
-    }
-    tmp.persist(path)
-        .map_err(|e| CorpusError::io(path, e.error))?;
-    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        // make the rename itself durable; not all platforms allow opening a folder
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-    }
-    Ok(())
 }
 
 /// Streamed writing for long runs (`medkit annotate`): lines go to `<path>.partial` in whole
@@ -205,13 +165,7 @@ impl StreamingDocumentWriter {
         file.sync_all()
             .map_err(|e| CorpusError::io(&self.partial, e))?;
         drop(file);
-        std::fs::rename(&self.partial, &self.path).map_err(|e| CorpusError::io(&self.path, e))?;
-        if let Some(dir) = self.path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            if let Ok(d) = std::fs::File::open(dir) {
-                let _ = d.sync_all();
-            }
-        }
-        Ok(())
+        io::rename_durably(&self.partial, &self.path).map_err(|e| CorpusError::io(&self.path, e))
     }
 
     /// Stops after an error: the whole lines written so far stay in `.partial` (returned) when

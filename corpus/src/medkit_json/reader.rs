@@ -1,8 +1,8 @@
 //! Streamed reading: one document per `next()`, memory bounded by the longest line.
 
 use super::decode::document_from_value;
-use crate::corpus::pyvalue::{self, PyValue};
-use crate::corpus::{CorpusError, InvalidAnnotations, OnError};
+use crate::pyvalue::{self, PyValue};
+use crate::{CorpusError, InvalidAnnotations, OnError};
 use medkit_sdk::data::TextDocument;
 use std::collections::HashSet;
 use std::fs::File;

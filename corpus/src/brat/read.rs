@@ -1,7 +1,7 @@
 //! BRAT folder -> TextDocuments, as `BratInputConverter().load(dir)`.
 
 use super::parse::{find_cuis, parse_ann, BratEntity};
-use crate::corpus::{new_uid, pyjson, CorpusError, InvalidAnnotations};
+use crate::{new_uid, pyjson, CorpusError, InvalidAnnotations};
 use medkit_sdk::data::{
     Annotation, AnySpan, Attribute, ModifiedSpan, Relation, Segment, Span, TextDocument,
 };
@@ -285,7 +285,7 @@ fn plain_attr(label: &str, value: &Value, metadata: &str) -> Attribute {
         label: label.into(),
         value: pyjson::to_string(value).into(),
         metadata: metadata.into(),
-        class_name: crate::corpus::medkit_json::ATTRIBUTE_CLASS.into(),
+        class_name: crate::medkit_json::ATTRIBUTE_CLASS.into(),
         extra: "{}".into(),
     }
 }

@@ -1,9 +1,9 @@
 //! TextDocument -> one JSON line, field for field as medkit's `to_dict` + `json.dumps`.
 
 use super::*;
-use crate::corpus::pyjson::write_str;
-use crate::corpus::pyvalue::{self, PyValue};
-use crate::corpus::CorpusError;
+use crate::pyjson::write_str;
+use crate::pyvalue::{self, PyValue};
+use crate::CorpusError;
 use medkit_sdk::data::{Annotation, AnySpan, Attribute, Relation, Segment, Span, TextDocument};
 
 /// The document as medkit writes it on one line (no newline). Fails only when a JSON text field

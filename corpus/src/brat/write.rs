@@ -1,10 +1,10 @@
 //! TextDocuments -> BRAT folder, as `BratOutputConverter()` with its defaults (entities only,
 //! UMLS attributes and `brat_note` attributes as annotator notes, annotation.conf). Files are
 //! named after `metadata.path_to_text` when those names are distinct, else after the uid
-//! (medkit's default). The folder is built beside the target and renamed into place.
+//! (medkit's default). The folder is built beside the target, fsynced and renamed into place.
 
-use crate::corpus::overlaps::normalize_spans;
-use crate::corpus::CorpusError;
+use crate::overlaps::normalize_spans;
+use crate::{io, CorpusError};
 use medkit_sdk::data::{Annotation, Attribute, Segment, TextDocument};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -30,10 +30,7 @@ pub fn write_dir<'a>(
     }
     let docs: Vec<&TextDocument> = docs.into_iter().collect();
     let names = file_names(dir, &docs)?;
-    let parent = match dir.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
+    let parent = io::parent_or_dot(dir);
     std::fs::create_dir_all(parent).map_err(|e| CorpusError::io(parent, e))?;
     let tmp = tempfile::Builder::new()
         .prefix(".brat-out.")
@@ -54,8 +51,9 @@ pub fn write_dir<'a>(
     if dir.exists() {
         std::fs::remove_dir(dir).map_err(|e| CorpusError::io(dir, e))?;
     }
+    io::sync_tree(tmp.path()).map_err(|e| CorpusError::io(dir, e))?;
     let tmp_path = tmp.keep();
-    std::fs::rename(&tmp_path, dir).map_err(|e| {
+    io::rename_durably(&tmp_path, dir).map_err(|e| {
         let _ = std::fs::remove_dir_all(&tmp_path);
         CorpusError::io(dir, e)
     })?;
@@ -122,7 +120,7 @@ fn brat_value(a: &Attribute) -> Option<Option<String>> {
             );
             None
         }
-        other => Some(Some(crate::corpus::pyjson::to_string(&other))),
+        other => Some(Some(crate::pyjson::to_string(&other))),
     }
 }
 
@@ -168,7 +166,7 @@ fn doc_to_ann(doc: &TextDocument, conf: &mut Conf) -> String {
             .filter_map(|a| match serde_json::from_str::<Value>(&a.value).ok()? {
                 Value::Null => None,
                 Value::String(s) => Some(s),
-                v => Some(crate::corpus::pyjson::to_string(&v)),
+                v => Some(crate::pyjson::to_string(&v)),
             })
             .collect();
         if !notes.is_empty() {

@@ -3,7 +3,7 @@
 //! policy says to skip it (then with a warning naming file:line and id, and a count). `M` lines are read as attributes
 //! (old BRAT modifiers); `N`, `E` and other lines are ignored, as medkit does.
 
-use crate::corpus::{CorpusError, InvalidAnnotations};
+use crate::{CorpusError, InvalidAnnotations};
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -197,7 +197,7 @@ pub fn find_cuis(s: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::corpus::OnError;
+    use crate::OnError;
 
     #[test]
     fn parses_medkit_style() {

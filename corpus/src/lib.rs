@@ -1,9 +1,11 @@
-//! Corpus I/O: medkit JSONL, BRAT, CoNLL; overlap filtering; sentence splitting.
+//! medkit document formats: medkit JSONL, BRAT, CoNLL; overlap filtering; sentence splitting;
+//! atomic file writing ([`io`]).
 
 pub mod brat;
 pub mod checks;
 pub mod conll;
 pub mod invalid;
+pub mod io;
 pub mod medkit_json;
 pub mod overlaps;
 pub mod pyjson;

@@ -1,8 +1,8 @@
 //! One JSON line -> TextDocument, with errors that say which field is wrong.
 
 use super::*;
-use crate::corpus::pyvalue::{self, PyValue};
-use crate::corpus::CorpusError;
+use crate::pyvalue::{self, PyValue};
+use crate::CorpusError;
 use medkit_sdk::data::{
     Annotation, AnySpan, Attribute, ModifiedSpan, Relation, Segment, Span, TextDocument,
 };
@@ -286,7 +286,7 @@ fn derived_value(cls: &str, o: &Obj) -> String {
     let s = |k: &str| match get(o, k) {
         Some(PyValue::Str(s)) if !s.is_empty() => Some(s.clone()),
         Some(PyValue::Int(n)) if n != "0" => Some(n.clone()),
-        Some(PyValue::Float(x)) if *x != 0.0 => Some(crate::corpus::pyjson::float_repr(*x)),
+        Some(PyValue::Float(x)) if *x != 0.0 => Some(crate::pyjson::float_repr(*x)),
         _ => None,
     };
     let (kb_name, kb_id) = if cls.ends_with("UMLSNormAttribute") {
