@@ -6,4 +6,5 @@ pub mod corpus;
 pub mod evaluator;
 pub mod pipeline;
 pub mod plugins;
+pub mod report;
 pub mod trainer;
