@@ -70,13 +70,17 @@ pub fn table(id: &str, head: &[&str], rows: &[Vec<Cell>], sortable: bool) -> Str
     };
     let _ = write!(
         s,
-        r#"<table{id} class="{}"><thead><tr>"#,
+        r#"<table{id} class="{}">"#,
         if sortable { "sortable" } else { "plain" }
     );
-    for h in head {
-        let _ = write!(s, "<th>{}</th>", esc(h));
+    if !head.is_empty() {
+        s.push_str("<thead><tr>");
+        for h in head {
+            let _ = write!(s, "<th>{}</th>", esc(h));
+        }
+        s.push_str("</tr></thead>");
     }
-    s.push_str("</tr></thead><tbody>");
+    s.push_str("<tbody>");
     for row in rows {
         s.push_str("<tr>");
         for (shown, v) in row {

@@ -331,7 +331,7 @@ pub fn run_info(r: &Report) -> String {
         .chain(&r.versions)
         .map(|(k, v)| vec![text_cell(k), text_cell(v)])
         .collect();
-    s.push_str(&table("versions", &["", ""], &rows, false));
+    s.push_str(&table("versions", &[], &rows, false));
     if let Some(text) = &r.config_text {
         s.push_str(&pre("pipeline (resolved)", text));
     }

@@ -67,6 +67,17 @@ pub fn line_chart(title: &str, series: &[Series]) -> Option<String> {
         y0 -= pad;
         y1 += pad;
     }
+    // round axis ends to a tick step of 1, 2, 2.5 or 5 × 10^k
+    let raw = (y1 - y0) / 4.0;
+    let mag = 10f64.powf(raw.log10().floor());
+    let tick = [1.0, 2.0, 2.5, 5.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|t| *t >= raw)
+        .unwrap_or(10.0 * mag);
+    y0 = (y0 / tick).floor() * tick;
+    y1 = (y1 / tick).ceil() * tick;
+    let ticks = ((y1 - y0) / tick).round() as usize;
     let (pw, ph) = (W - LEFT - RIGHT, H - TOP - BOTTOM);
     let sx = |x: f64| LEFT + (x - x0) / (x1 - x0) * pw;
     let sy = |y: f64| TOP + (1.0 - (y - y0) / (y1 - y0)) * ph;
@@ -76,8 +87,8 @@ pub fn line_chart(title: &str, series: &[Series]) -> Option<String> {
         r#"<svg class="chart" viewBox="0 0 {W} {H}" width="{W}" height="{H}" role="img" aria-label="{t}" xmlns="http://www.w3.org/2000/svg"><text x="{LEFT}" y="16" class="ct">{t}</text>"#,
         t = esc(title)
     );
-    for i in 0..=4 {
-        let v = y0 + (y1 - y0) * i as f64 / 4.0;
+    for i in 0..=ticks {
+        let v = y0 + tick * i as f64;
         let y = sy(v);
         let _ = write!(
             s,
