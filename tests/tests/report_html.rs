@@ -268,7 +268,7 @@ fn tiny_model_run_report_in_chromium() {
     let data = embedded(&html);
     for f in filters {
         let shown = f["shown"].as_u64().unwrap();
-        assert_eq!(f["inDom"].as_u64().unwrap(), shown.min(25), "{f}");
+        assert_eq!(f["inDom"].as_u64().unwrap(), shown.min(100), "{f}");
         let expected = data["docs"]
             .as_array()
             .unwrap()

@@ -68,6 +68,13 @@ impl Report {
             .prefix(".report-")
             .tempfile_in(dir)
             .with_context(|| format!("writing into {}", dir.display()))?;
+        // a temporary file is created 0600; a report is for reading (as `medkit convert`'s files)
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
         tmp.write_all(page.as_bytes())
             .and_then(|()| tmp.as_file().sync_all())
             .with_context(|| format!("writing {}", path.display()))?;

@@ -90,6 +90,12 @@ fn page_holds_curves_tables_and_escaped_documents() {
     let bytes = r.write(&out).unwrap();
     let page = std::fs::read_to_string(&out).unwrap();
     assert_eq!(bytes, page.len());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&out).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o644, "not the temporary file's 0600");
+    }
 
     // No markup from the data: three script elements (error catcher, data, viewer), no other.
     assert_eq!(page.matches("<script").count(), 3, "{page}");

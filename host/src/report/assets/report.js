@@ -188,6 +188,7 @@
   fillFilters();
   render();
   var firstRenderMs = performance.now() - t0;
+  var readyMs = performance.now();
 
   // #selftest: walk every page unfiltered (documents and entity texts in the DOM), then apply
   // each filter through its <select> and record what is shown.
@@ -209,6 +210,7 @@
     out.documents = D.docs.length;
     out.labels = $('f-label').options.length - 1;
     out.firstRenderMs = Math.round(firstRenderMs * 10) / 10;
+    out.readyMs = Math.round(readyMs);
     out.docsOnFirstPage = docsEl.querySelectorAll('.doc').length;
     state.size = 100;
     refilter();
@@ -247,16 +249,21 @@
       sel.value = String(v);
       sel.dispatchEvent(new Event('change'));
     };
+    var t;
     for (var k = -1; k < D.kinds.length; k++) {
+      t = performance.now();
       pick('f-kind', k);
       out.filters.push({ kind: k < 0 ? 'all' : D.kinds[k], shown: shown.length,
+        ms: Math.round(performance.now() - t),
         inDom: docsEl.querySelectorAll('.doc').length,
         info: $('match-info').textContent });
     }
     pick('f-kind', -1);
     for (var l = 0; l < D.labels.length; l++) {
+      t = performance.now();
       pick('f-label', l);
       out.filters.push({ label: D.labels[l], shown: shown.length,
+        ms: Math.round(performance.now() - t),
         inDom: docsEl.querySelectorAll('.doc').length,
         dimmed: docsEl.querySelectorAll('.dim').length });
     }
