@@ -283,5 +283,11 @@ mod tests {
         assert!(e.contains("'a' has no predicted document"), "{e}");
         let e = pair_by_uid(&a[..1], &b).unwrap_err().to_string();
         assert!(e.contains("predicted document 'b'"), "{e}");
+        let c = [doc("a", "x!", &[]), doc("b", "y", &[])];
+        let e = pair_by_uid(&a, &c).unwrap_err().to_string();
+        assert!(
+            e.contains("document 'a': the predicted document's text differs"),
+            "{e}"
+        );
     }
 }
