@@ -204,23 +204,72 @@ fn confusion(c: &Comparison) -> String {
     s
 }
 
+const COLUMNS: [&str; 4] = ["precision", "recall", "f1-score", "support"];
+
+/// An evaluate stage's metrics as a table: one row per prefix (`macro`, each label), one column
+/// per measure; other values (accuracy) in a line below.
+fn evaluation(name: &str, metrics: &Value) -> String {
+    let mut rows: Vec<(String, [Option<f64>; 4])> = Vec::new();
+    let mut other = Vec::new();
+    for (k, v) in metrics.as_object().into_iter().flatten() {
+        let found = COLUMNS.iter().enumerate().find_map(|(i, c)| {
+            if k == c {
+                Some(("all", i))
+            } else {
+                k.strip_suffix(c)?.strip_suffix('_').map(|p| (p, i))
+            }
+        });
+        match (found, v.as_f64()) {
+            (Some((prefix, i)), value) => {
+                let at = match rows.iter().position(|(p, _)| p == prefix) {
+                    Some(at) => at,
+                    None => {
+                        rows.push((prefix.to_string(), [None; 4]));
+                        rows.len() - 1
+                    }
+                };
+                rows[at].1[i] = value;
+            }
+            (None, Some(f)) => other.push(format!("{k} {f:.4}")),
+            (None, None) => other.push(format!("{k} {v}")),
+        }
+    }
+    let cells: Vec<Vec<Cell>> = rows
+        .iter()
+        .map(|(p, vals)| {
+            let mut row = vec![text_cell(p)];
+            for (i, v) in vals.iter().enumerate() {
+                row.push(match v {
+                    None => ("".into(), String::new()),
+                    Some(v) if i == 3 => (format!("{v}"), v.to_string()),
+                    Some(v) => num_cell(*v, 3),
+                });
+            }
+            row
+        })
+        .collect();
+    let mut s = format!("<div><h3>Evaluation: {}</h3>", esc(name));
+    s.push_str(&table(
+        "",
+        &["", "precision", "recall", "F1", "support"],
+        &cells,
+        true,
+    ));
+    if !other.is_empty() {
+        let _ = write!(s, r#"<p class="note">{}</p>"#, esc(&other.join(", ")));
+    }
+    s.push_str("</div>");
+    s
+}
+
 pub fn scores(r: &Report) -> String {
     let mut s = String::from(r#"<section id="scores"><h2>Scores</h2>"#);
-    for (name, metrics) in &r.evaluations {
-        let _ = write!(s, "<h3>Evaluation: {}</h3>", esc(name));
-        let rows: Vec<Vec<Cell>> = metrics
-            .as_object()
-            .into_iter()
-            .flatten()
-            .map(|(k, v)| {
-                let cell = match v.as_f64() {
-                    Some(f) => num_cell(f, 4),
-                    None => text_cell(&v.to_string()),
-                };
-                vec![text_cell(k), cell]
-            })
-            .collect();
-        s.push_str(&table("", &["metric", "value"], &rows, true));
+    if !r.evaluations.is_empty() {
+        s.push_str(r#"<div class="evals">"#);
+        for (name, metrics) in &r.evaluations {
+            s.push_str(&evaluation(name, metrics));
+        }
+        s.push_str("</div>");
     }
     if let Some(c) = &r.comparison {
         s.push_str(

@@ -28,7 +28,14 @@ pub fn num(v: f64) -> String {
     if v == 0.0 {
         "0".into()
     } else if v.abs() < 1e-3 || v.abs() >= 1e5 {
-        format!("{v:.1e}")
+        let s = format!("{v:.2e}");
+        let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
+        let m = if m.contains('.') {
+            m.trim_end_matches('0').trim_end_matches('.')
+        } else {
+            m
+        };
+        format!("{m}e{e}")
     } else if v.abs() >= 100.0 {
         format!("{v:.0}")
     } else {
@@ -193,6 +200,7 @@ mod tests {
         assert!(svg.contains("train &lt;loss&gt;") && !svg.contains("<loss>"));
         assert!(line_chart("x", &[]).is_none());
         assert_eq!(num(0.123456), "0.123");
-        assert_eq!(num(1e-4), "1.0e-4");
+        assert_eq!(num(1e-4), "1e-4");
+        assert_eq!(num(1.05e-4), "1.05e-4");
     }
 }

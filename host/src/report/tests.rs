@@ -130,7 +130,10 @@ fn page_holds_curves_tables_and_escaped_documents() {
     assert!(page.contains("<table id=\"labels\" class=\"sortable\">"));
     let confusion = element(&page, "confusion", "</table>");
     assert!(confusion.contains("spurious") && confusion.contains("missed"));
-    assert!(page.contains("Evaluation: test") && page.contains("macro_f1-score"));
+    // the evaluate stage's metrics: a row per prefix, a column per measure
+    assert!(page.contains("Evaluation: test"));
+    assert!(page.contains(r#"<tr><td data-v="macro">macro</td><td data-v=""></td><td data-v=""></td><td data-v="0.25">0.250</td>"#), "{page}");
+    assert!(page.contains(r#"<td data-v="all">all</td><td data-v=""></td><td data-v=""></td><td data-v=""></td><td data-v="3">3</td>"#));
     let c = r.comparison.as_ref().unwrap();
     // d<1>: fièvre exact, aiguë missed, 🤒 spurious; d2: échographie… wrong label and boundary
     assert_eq!(c.kind_counts, [1, 0, 0, 1, 1, 1]);
