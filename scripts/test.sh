@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+command -v chromium >/dev/null || scripts/setup-chromium.sh  # headless browser for tests/tests/report_html.rs
 cargo fmt --all --check
 cargo clippy --release --workspace --all-targets -- -D warnings
 log=$(mktemp)

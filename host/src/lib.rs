@@ -7,4 +7,5 @@ pub mod context;
 pub mod evaluator;
 pub mod pipeline;
 pub mod plugins;
+pub mod report;
 pub mod trainer;

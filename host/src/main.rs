@@ -31,6 +31,8 @@ enum Command {
     Evaluate(commands::evaluate::Args),
     /// Annotate documents with a token-classification model.
     Annotate(commands::annotate::Args),
+    /// Write an HTML report: training curves, per-label scores, gold vs predicted entities.
+    Report(commands::report::Args),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +59,7 @@ fn main() -> ExitCode {
         Command::Seqeval(a) => commands::seqeval::run(&ctx, a),
         Command::Evaluate(a) => commands::evaluate::run(&ctx, a),
         Command::Annotate(a) => commands::annotate::run(&ctx, a),
+        Command::Report(a) => commands::report::run(&ctx, a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

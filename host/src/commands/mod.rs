@@ -4,5 +4,6 @@ pub mod annotate;
 pub mod convert;
 pub mod evaluate;
 pub mod plugins;
+pub mod report;
 pub mod run;
 pub mod seqeval;

@@ -18,6 +18,8 @@ pub struct PipelineConfig {
     /// `[evaluate]` (one) or `[[evaluate]]` (several).
     #[serde(default, deserialize_with = "one_or_many")]
     pub evaluate: Vec<EvaluateSection>,
+    /// `[report]`: the HTML report; written by default when there is an evaluate stage.
+    pub report: Option<ReportSection>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -134,6 +136,24 @@ pub struct EvaluateSection {
     /// scheme, average, by_label, labels_remapping, tagging_operation, metrics_operation.
     #[serde(flatten)]
     pub options: toml::Table,
+}
+
+/// The HTML report (`medkit report`), written after the evaluate stages.
+#[derive(Debug, Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct ReportSection {
+    /// `false`: no report. Default: true.
+    pub enabled: Option<bool>,
+    /// The HTML file (default: `report.html` in the run directory, else beside the first
+    /// evaluate stage's `output`).
+    pub output: Option<PathBuf>,
+    /// The training run directory (default: the [train] stage's `output_dir`).
+    pub run_dir: Option<PathBuf>,
+    /// Reference documents: a split name or a path (default: the first evaluate stage's).
+    pub reference: Option<String>,
+    /// Predicted documents: `"@annotate"`, a split name or a path (default: the first evaluate
+    /// stage's).
+    pub predicted: Option<String>,
 }
 
 fn one_or_many<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>

@@ -1,4 +1,5 @@
-//! TOML pipelines: `[corpus]`, `[train]`, `[annotate]`, `[[evaluate]]` stages, run in that order.
+//! TOML pipelines: `[corpus]`, `[train]`, `[annotate]`, `[[evaluate]]`, `[report]` stages, run in
+//! that order.
 
 pub mod config;
 pub mod load;

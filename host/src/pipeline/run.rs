@@ -18,6 +18,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
+mod report_stage;
+
 /// Keys of operation configs that hold paths, resolved against the pipeline file's folder when
 /// they name something that exists there (else left as is: a hub name, say).
 const PATH_KEYS: [&str; 4] = ["model_name_or_path", "model", "output_dir", "tokenizer"];
@@ -40,8 +42,11 @@ pub fn run_file(ctx: &Context, path: &Path, sets: &[String], resume: bool) -> an
         train,
         annotate,
         evaluate,
+        report,
     } = config;
-    if train.is_none() && annotate.is_none() && evaluate.is_empty() {
+    let explicit_report = report.is_some();
+    let report = report_stage::plan(report, &base, train.as_ref(), &evaluate)?;
+    if train.is_none() && annotate.is_none() && evaluate.is_empty() && !explicit_report {
         bail!(
             "{}: no stage to run (add [train], [annotate] or [[evaluate]])",
             path.display()
@@ -80,8 +85,19 @@ pub fn run_file(ctx: &Context, path: &Path, sets: &[String], resume: bool) -> an
     if let Some(a) = annotate {
         run_annotate(&plugins, &mut state, a)?;
     }
+    let mut evaluations = Vec::new();
     for (i, e) in evaluate.into_iter().enumerate() {
-        run_evaluate(&plugins, &state, e, i)?;
+        evaluations.push(run_evaluate(&plugins, &state, e, i)?);
+    }
+    if let Some(plan) = report {
+        let cx = report_stage::Context {
+            plugins: &plugins,
+            state: &state,
+            evaluations,
+            pipeline: path,
+            sets,
+        };
+        report_stage::run(plan, cx)?;
     }
     Ok(())
 }
@@ -443,7 +459,7 @@ fn run_evaluate(
     state: &State,
     e: EvaluateSection,
     i: usize,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<(String, Value)> {
     let key = format!("evaluate[{i}]");
     let mut options: crate::evaluator::EvaluateOptions =
         serde_path_to_error::deserialize(toml::Value::Table(e.options.clone()))
@@ -480,7 +496,7 @@ fn run_evaluate(
         medkit_corpus::io::write_json(&out, &metrics)?;
         println!("evaluate: metrics written to {}", out.display());
     }
-    Ok(())
+    Ok((name, metrics))
 }
 
 #[cfg(test)]

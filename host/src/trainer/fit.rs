@@ -48,6 +48,8 @@ pub struct EpochTiming {
     pub train_examples: usize,
     /// Non-padding tokens of the train examples (special tokens included).
     pub train_tokens: usize,
+    /// The learning rate at the end of the epoch's train phase (before a plateau reduction).
+    pub learning_rate: f64,
 }
 
 /// Where a resumed run picks up, read from a checkpoint's `trainer_state.json`.
@@ -310,6 +312,7 @@ impl Trainer {
                 eval_seconds: eval_start.elapsed().as_secs_f64(),
                 train_examples: processed.0,
                 train_tokens: processed.1,
+                learning_rate: scheduler.lr(),
             });
             let tracked =
                 if config.lr_scheduler == super::config::LrSchedulerKind::Plateau {
