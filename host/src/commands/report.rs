@@ -1,11 +1,11 @@
 //! `medkit report`: one self-contained HTML page for a run directory, optionally with reference
 //! and predicted documents compared entity by entity.
 
-use super::Context;
-use crate::corpus::medkit_json::read_documents;
+use crate::context::Context;
 use crate::plugins::{search_dirs, PluginSet};
 use crate::report::{run_dir, Report};
 use anyhow::{bail, Context as _};
+use medkit_corpus::medkit_json::read_documents;
 use medkit_sdk::TextDocument;
 use std::path::{Path, PathBuf};
 

@@ -56,29 +56,16 @@ impl Report {
         html::page(self)
     }
 
-    /// Renders the page and writes it atomically (temporary sibling, then rename); its size.
+    /// Renders the page and writes it atomically (temporary sibling, fsync, rename); its size.
     pub fn write(&self, path: &Path) -> anyhow::Result<usize> {
         let page = self.render();
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
-        };
+        let dir = medkit_corpus::io::parent_or_dot(path);
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".report-")
-            .tempfile_in(dir)
-            .with_context(|| format!("writing into {}", dir.display()))?;
-        // a temporary file is created 0600; a report is for reading (as `medkit convert`'s files)
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))
-                .with_context(|| format!("writing {}", path.display()))?;
-        }
-        tmp.write_all(page.as_bytes())
-            .and_then(|()| tmp.as_file().sync_all())
-            .with_context(|| format!("writing {}", path.display()))?;
-        tmp.persist(path)
+        medkit_corpus::io::temp_beside(path)
+            .and_then(|mut tmp| {
+                tmp.write_all(page.as_bytes())?;
+                medkit_corpus::io::persist(tmp, path)
+            })
             .with_context(|| format!("writing {}", path.display()))?;
         Ok(page.len())
     }

@@ -3,12 +3,12 @@
 //! resolved pipeline file. Written by default when there is an evaluate stage.
 
 use super::{load_docs, State};
-use crate::corpus::medkit_json::read_documents;
 use crate::pipeline::config::{EvaluateSection, ReportSection, TrainSection};
 use crate::pipeline::load::{apply_override, resolve};
 use crate::plugins::PluginSet;
 use crate::report::{run_dir, Report, TrainingRun};
 use anyhow::{anyhow, Context as _};
+use medkit_corpus::medkit_json::read_documents;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
