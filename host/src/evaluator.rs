@@ -177,8 +177,9 @@ fn tag_document(
     Ok(tags.into_iter().map(String::from).collect())
 }
 
-/// Pairs the predicted documents with the reference ones by uid (reference order).
-fn pair_by_uid<'a>(
+/// Pairs the predicted documents with the reference ones by uid (reference order); an error names
+/// a document missing on either side or whose text differs.
+pub fn pair_by_uid<'a>(
     reference: &'a [TextDocument],
     predicted: &'a [TextDocument],
 ) -> anyhow::Result<Vec<(&'a TextDocument, &'a TextDocument)>> {

@@ -3,7 +3,6 @@
 //! entity-level label confusion table.
 
 use super::compare::{compare, Ent, Kind};
-use anyhow::{anyhow, bail};
 use medkit_sdk::TextDocument;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -66,40 +65,7 @@ fn prf(tp: usize, predicted: usize, support: usize) -> (f64, f64, f64) {
     (p, r, f)
 }
 
-/// Pairs predicted documents with reference ones by uid (reference order), as `medkit evaluate`.
-pub fn pair_by_uid<'a>(
-    reference: &'a [TextDocument],
-    predicted: &'a [TextDocument],
-) -> anyhow::Result<Vec<(&'a TextDocument, &'a TextDocument)>> {
-    let by_uid: HashMap<&str, &TextDocument> =
-        predicted.iter().map(|d| (d.uid.as_str(), d)).collect();
-    let ref_uids: std::collections::HashSet<&str> =
-        reference.iter().map(|d| d.uid.as_str()).collect();
-    if let Some(extra) = predicted
-        .iter()
-        .find(|d| !ref_uids.contains(d.uid.as_str()))
-    {
-        bail!(
-            "predicted document '{}' has no reference document with that uid",
-            extra.uid
-        );
-    }
-    reference
-        .iter()
-        .map(|r| {
-            let p = by_uid.get(r.uid.as_str()).ok_or_else(|| {
-                anyhow!("reference document '{}' has no predicted document", r.uid)
-            })?;
-            if p.text != r.text {
-                bail!(
-                    "document '{}': the predicted document's text differs from the reference's",
-                    r.uid
-                );
-            }
-            Ok((r, *p))
-        })
-        .collect()
-}
+pub use crate::evaluator::pair_by_uid;
 
 fn entities(d: &TextDocument) -> Vec<Ent> {
     d.entities().map(Ent::from_segment).collect()
@@ -286,7 +252,7 @@ mod tests {
         let c = [doc("a", "x!", &[]), doc("b", "y", &[])];
         let e = pair_by_uid(&a, &c).unwrap_err().to_string();
         assert!(
-            e.contains("document 'a': the predicted document's text differs"),
+            e.contains("document 'a': the predicted text differs"),
             "{e}"
         );
     }
