@@ -25,12 +25,12 @@ pub struct AnnotateStats {
 }
 
 /// medkit's label of a document's raw segment (the whole text).
-pub const RAW_SEGMENT_LABEL: &str = "raw_text";
+pub const RAW_SEGMENT_LABEL: &str = medkit_sdk::RAW_SEGMENT_LABEL;
 
 /// What the NER operation runs on.
 #[derive(Default)]
 pub struct Segments {
-    /// Segment label (`[annotate] segments`, `--segments`); None or `raw_text`: the raw segment.
+    /// Segment label (`[annotate] segments`, `--segments`); None or `RAW_TEXT`: the raw segment.
     pub label: Option<String>,
     /// Run on the raw segment of each document that has no segment of `label`; its segments
     /// are added to the document.
@@ -50,6 +50,12 @@ impl Segments {
         stats: &mut AnnotateStats,
     ) -> anyhow::Result<(Vec<Segment>, Vec<usize>)> {
         let Some(label) = self.label().map(str::to_owned) else {
+            if self.segmentation.is_some() {
+                return Err(anyhow!(
+                    "a segmentation operation is set but the segments to annotate are the raw \
+                     segment ({RAW_SEGMENT_LABEL}): name the label of the segments it makes"
+                ));
+            }
             let segments: Vec<Segment> = batch.iter().map(TextDocument::raw_segment).collect();
             return Ok((segments, (0..batch.len()).collect()));
         };
@@ -71,6 +77,16 @@ impl Segments {
                         "the segmentation operation returned {} result lists for {} segments",
                         found.len(),
                         need.len()
+                    ));
+                }
+                let made: std::collections::BTreeSet<&str> =
+                    found.iter().flatten().map(|s| s.label.as_str()).collect();
+                if !made.is_empty() && !made.contains(label.as_str()) {
+                    let made: Vec<&str> = made.into_iter().collect();
+                    return Err(anyhow!(
+                        "the segmentation operation made segments labelled {} but the segments \
+                         to annotate are labelled '{label}'",
+                        made.join(", ")
                     ));
                 }
                 for (&i, segs) in need.iter().zip(found) {

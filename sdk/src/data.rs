@@ -125,6 +125,9 @@ pub enum Annotation {
     Relation(Relation),
 }
 
+/// medkit's `TextDocument.RAW_LABEL`, the label of a document's raw segment (its whole text).
+pub const RAW_SEGMENT_LABEL: &str = "RAW_TEXT";
+
 /// medkit's TextDocument.
 #[repr(C)]
 #[derive(StableAbi, Clone, Debug, PartialEq)]
@@ -147,11 +150,12 @@ impl TextDocument {
         })
     }
 
-    /// medkit's raw segment: the whole text, label `"raw_text"`, uid derived from the document's.
+    /// medkit's raw segment: the whole text, label [`RAW_SEGMENT_LABEL`], uid derived from the
+    /// document's.
     pub fn raw_segment(&self) -> Segment {
         Segment {
             uid: format!("{}-raw", self.uid).into(),
-            label: "raw_text".into(),
+            label: RAW_SEGMENT_LABEL.into(),
             spans: vec![AnySpan::Span(Span::new(
                 0,
                 self.text.chars().count() as u64,

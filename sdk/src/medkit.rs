@@ -5,7 +5,8 @@ use crate::data::Attribute;
 /// `_class_name` of a plain medkit attribute (`medkit.core.attribute.Attribute`).
 pub const ATTRIBUTE_CLASS: &str = "medkit.core.attribute.Attribute";
 
-/// A new annotation or document uid in medkit's format: a random (version 4) uuid string.
+/// A new annotation or document uid: a random (version 4) uuid string (medkit makes uuid1
+/// strings; any uuid string reads back).
 pub fn new_uid() -> String {
     uuid::Uuid::new_v4().to_string()
 }

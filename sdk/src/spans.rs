@@ -70,21 +70,45 @@ fn remove_in_spans(spans: &[AnySpan], ranges: &[(u64, u64)]) -> Vec<AnySpan> {
 }
 
 /// medkit's `span_utils.extract`: the text of `ranges` (segment character offsets, sorted) and
-/// the spans (document coordinates) they map to.
-pub fn extract(text: &str, spans: &[AnySpan], ranges: &[(u64, u64)]) -> (String, Vec<AnySpan>) {
-    if ranges.is_empty() {
-        return (String::new(), Vec::new());
-    }
+/// the spans (document coordinates) they map to. As medkit asserts, the spans must cover exactly
+/// the text's characters and the ranges must be sorted and inside the text; otherwise an error.
+pub fn extract(
+    text: &str,
+    spans: &[AnySpan],
+    ranges: &[(u64, u64)],
+) -> Result<(String, Vec<AnySpan>), String> {
     let chars: Vec<char> = text.chars().collect();
+    let n = chars.len() as u64;
+    let total = spans
+        .iter()
+        .try_fold(0u64, |t, s| t.checked_add(s.length()))
+        .ok_or("the spans' lengths overflow")?;
+    if total != n {
+        return Err(format!(
+            "the text has {n} characters but its spans cover {total}"
+        ));
+    }
+    let mut prev_end = 0;
+    for &(s, e) in ranges {
+        if s > e || e > n || s < prev_end {
+            return Err(format!(
+                "range {s}-{e} is reversed, outside the {n} characters of the text or before the \
+                 previous range"
+            ));
+        }
+        prev_end = e;
+    }
+    if ranges.is_empty() {
+        return Ok((String::new(), Vec::new()));
+    }
     let piece: String = ranges
         .iter()
         .flat_map(|&(s, e)| chars[s as usize..e as usize].iter())
         .collect();
-    let total: u64 = spans.iter().map(AnySpan::length).sum();
     let mut to_remove = vec![(0, ranges[0].0)];
     to_remove.extend(ranges.windows(2).map(|w| (w[0].1, w[1].0)));
     to_remove.push((ranges[ranges.len() - 1].1, total));
-    (piece, remove_in_spans(spans, &to_remove))
+    Ok((piece, remove_in_spans(spans, &to_remove)))
 }
 
 /// medkit's `normalize_spans`: ModifiedSpans replaced by the spans they refer to, sorted,
@@ -114,10 +138,10 @@ mod tests {
     fn extract_through_offset_and_gaps() {
         // Segment text "abcXYZ" made of doc [10,13) and [20,23).
         let spans = vec![sp(10, 13), sp(20, 23)];
-        let (t, s) = extract("abcXYZ", &spans, &[(1, 5)]);
+        let (t, s) = extract("abcXYZ", &spans, &[(1, 5)]).unwrap();
         assert_eq!(t, "bcXY");
         assert_eq!(s, vec![sp(11, 13), sp(20, 22)]);
-        let (t, s) = extract("abcXYZ", &spans, &[(0, 2)]);
+        let (t, s) = extract("abcXYZ", &spans, &[(0, 2)]).unwrap();
         assert_eq!((t.as_str(), s), ("ab", vec![sp(10, 12)]));
     }
 
@@ -128,12 +152,32 @@ mod tests {
             replaced_spans: vec![Span::new(5, 7)].into(),
         });
         let spans = vec![sp(0, 2), m];
-        let (t, s) = extract("abWXYZ", &spans, &[(1, 4)]);
+        let (t, s) = extract("abWXYZ", &spans, &[(1, 4)]).unwrap();
         assert_eq!(t, "bWX");
         assert_eq!(s.len(), 2);
         assert_eq!(s[0], sp(1, 2));
         assert!(matches!(&s[1], AnySpan::Modified(m) if m.length == 2));
         assert_eq!(normalize_spans(&s), vec![Span::new(1, 2), Span::new(5, 7)]);
+    }
+
+    #[test]
+    fn inconsistent_spans_or_ranges_are_errors() {
+        // text longer than its spans (medkit asserts; the removal loop would not end)
+        let e = extract("abcdefgh", &[sp(0, 5)], &[(6, 8)]).unwrap_err();
+        assert!(e.contains("8 characters but its spans cover 5"), "{e}");
+        let huge = AnySpan::Modified(ModifiedSpan {
+            length: u64::MAX,
+            replaced_spans: vec![].into(),
+        });
+        assert!(extract("ab", &[huge.clone(), huge], &[(0, 1)]).is_err());
+        for r in [(2, 1), (0, 9)] {
+            assert!(extract("abc", &[sp(0, 3)], &[r]).is_err(), "{r:?}");
+        }
+        assert!(extract("abc", &[sp(0, 3)], &[(1, 2), (0, 1)]).is_err());
+        assert_eq!(
+            extract("abc", &[sp(0, 3)], &[]).unwrap(),
+            (String::new(), vec![])
+        );
     }
 
     #[test]

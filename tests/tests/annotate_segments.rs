@@ -293,6 +293,32 @@ fn bad_segmentation_settings_are_errors_naming_them() {
         "{}",
         text(&o)
     );
+    let o = run(&[
+        "--segments",
+        "sentences",
+        "--segmentation",
+        "sentence-tokenizer",
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains(
+            "made segments labelled sentence but the segments to annotate are labelled 'sentences'"
+        ),
+        "{}",
+        text(&o)
+    );
+    let o = run(&[
+        "--segments",
+        "RAW_TEXT",
+        "--segmentation",
+        "sentence-tokenizer",
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("a segmentation operation is set"),
+        "{}",
+        text(&o)
+    );
     let o = run(&["--segmentation", "sentence-tokenizer"]);
     assert!(!o.status.success(), "--segmentation needs --segments");
     assert!(!out.exists(), "nothing written on a bad command line");

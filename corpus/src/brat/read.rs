@@ -261,7 +261,7 @@ fn entity(e: &BratEntity, n_chars: u64) -> Result<Segment, String> {
         }
         spans.push(AnySpan::Span(Span::new(s, t)));
     }
-    let len: u64 = spans.iter().map(AnySpan::length).sum();
+    let len = spans.iter().fold(0u64, |t, s| t.saturating_add(s.length())); // never wraps to a match
     let text_len = e.text.chars().count() as u64;
     if len != text_len {
         return Err(format!(

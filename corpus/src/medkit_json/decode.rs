@@ -137,7 +137,7 @@ fn annotation(
     }
     let mut why = out_of_text(&spans, n_chars);
     // medkit's Segment.__init__ asserts this too
-    let len: u64 = spans.iter().map(AnySpan::length).sum();
+    let len = spans.iter().fold(0u64, |t, s| t.saturating_add(s.length())); // never wraps to a match
     let text_len = text.chars().count() as u64;
     if why.is_none() && len != text_len {
         why = Some(format!(

@@ -47,7 +47,7 @@ pub struct Args {
     /// Run the NER operation on each segment of this label instead of the whole text (entity
     /// spans stay document offsets; the segments' attributes named in the operation's
     /// `attrs_to_copy` are copied onto their entities). Segments already in the input are used;
-    /// with --segmentation, documents without any get them from that operation. `raw_text`:
+    /// with --segmentation, documents without any get them from that operation. `RAW_TEXT`:
     /// the whole text (the default).
     #[arg(long, value_name = "LABEL")]
     pub segments: Option<String>,

@@ -113,7 +113,7 @@ pub struct AnnotateSection {
     /// The NER operation; its `model` may be `"@best"` / `"@last"` (checkpoints of [train]).
     pub matcher: OperationSection,
     /// Run the matcher on each segment of this label (e.g. `"sentence"`) instead of the whole
-    /// text; `"raw_text"` = the whole text (default).
+    /// text; `"RAW_TEXT"` (medkit's raw segment label) = the whole text (default).
     pub segments: Option<String>,
     /// Segmentation operation (e.g. `sentence-tokenizer`) making the `segments` of documents
     /// that have none; its segments are kept in the output.

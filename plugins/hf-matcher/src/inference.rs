@@ -235,10 +235,11 @@ impl HfEntityMatcher {
         Ok(out)
     }
 
-    fn to_entity(&self, m: &Match, segment: &Segment) -> Segment {
+    fn to_entity(&self, m: &Match, segment: &Segment) -> Result<Segment, String> {
         let spans: Vec<AnySpan> = segment.spans.to_vec();
         let (text, spans) =
-            spans::extract(&segment.text, &spans, &[(m.start as u64, m.end as u64)]);
+            spans::extract(&segment.text, &spans, &[(m.start as u64, m.end as u64)])
+                .map_err(|e| format!("segment '{}': {e}", segment.uid))?;
         // As medkit: for each label to copy, the segment's attributes with that label.
         let mut attrs = segment.copied_attrs(&self.attrs_to_copy);
         attrs.push(Attribute::new(
@@ -246,14 +247,14 @@ impl HfEntityMatcher {
             serde_json::json!(m.score as f64).to_string(),
             serde_json::json!({ "model": self.model_name }).to_string(),
         ));
-        Segment {
+        Ok(Segment {
             uid: medkit_sdk::new_uid().into(),
             label: m.label.clone().into(),
             spans: spans.into(),
             text: text.into(),
             attrs: attrs.into(),
             metadata: "{}".into(),
-        }
+        })
     }
 }
 
@@ -324,7 +325,7 @@ impl NerOperation for HfEntityMatcher {
             matches[w.segment].extend(found);
             nb_windows[w.segment] += 1;
         }
-        Ok(segments
+        segments
             .iter()
             .zip(matches)
             .zip(nb_windows)
@@ -336,6 +337,6 @@ impl NerOperation for HfEntityMatcher {
                 };
                 m.iter().map(|m| self.to_entity(m, segment)).collect()
             })
-            .collect())
+            .collect()
     }
 }

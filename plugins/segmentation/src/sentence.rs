@@ -1,7 +1,7 @@
 //! `sentence-tokenizer`: medkit's `SentenceTokenizer` as a segmentation operation.
 
 use medkit_sdk::spans::extract;
-use medkit_sdk::{new_uid, parse_config, AnySpan, OpResult, Segment, SegmentationOperation};
+use medkit_sdk::{new_uid, parse_config, OpResult, Segment, SegmentationOperation};
 use medkit_segmentation::SentenceRules;
 use serde::Deserialize;
 
@@ -55,30 +55,22 @@ impl SentenceTokenizer {
     /// attributes with new uids, as medkit's `_build_sentence`.
     pub fn sentences(&self, segment: &Segment) -> OpResult<Vec<Segment>> {
         let spans = segment.spans.to_vec();
-        let total: u64 = spans.iter().map(AnySpan::length).sum();
-        let n = segment.text.chars().count() as u64;
-        if total != n {
-            return Err(format!(
-                "segment '{}': its text has {n} characters but its spans cover {total}",
-                segment.uid
-            ));
-        }
-        Ok(self
-            .rules
+        self.rules
             .sentence_ranges(&segment.text)
             .into_iter()
             .map(|(s, e)| {
-                let (text, spans) = extract(&segment.text, &spans, &[(s as u64, e as u64)]);
-                Segment {
+                let (text, spans) = extract(&segment.text, &spans, &[(s as u64, e as u64)])
+                    .map_err(|e| format!("segment '{}': {e}", segment.uid))?;
+                Ok(Segment {
                     uid: new_uid().into(),
                     label: self.label.as_str().into(),
                     spans: spans.into(),
                     text: text.into(),
                     attrs: segment.copied_attrs(&self.attrs_to_copy).into(),
                     metadata: "{}".into(),
-                }
+                })
             })
-            .collect())
+            .collect()
     }
 }
 
@@ -91,7 +83,7 @@ impl SegmentationOperation for SentenceTokenizer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use medkit_sdk::{Attribute, Span};
+    use medkit_sdk::{AnySpan, Attribute, Span};
 
     fn seg(text: &str, spans: Vec<AnySpan>, attrs: Vec<Attribute>) -> Segment {
         Segment {
@@ -179,5 +171,6 @@ mod tests {
         let s = seg("abc", vec![AnySpan::Span(Span::new(0, 5))], vec![]);
         let e = op.run_batch(vec![s]).unwrap_err();
         assert!(e.contains("3 characters but its spans cover 5"), "{e}");
+        assert!(e.starts_with("segment 's'"), "{e}");
     }
 }

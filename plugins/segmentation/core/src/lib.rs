@@ -107,7 +107,7 @@ fn find_all(
         // greedy ` *`, backtracking one space when the content cannot start after all of them
         let start = if p + k < to && !sep(chars[p + k]) {
             p + k
-        } else if k > 0 {
+        } else if k > 0 && !sep(' ') {
             p + k - 1
         } else {
             p += 1; // no match here: finditer moves on by one character
@@ -209,5 +209,8 @@ mod tests {
         // each string's characters count, as in medkit's joined character class
         let r = SentenceRules::new(&["?!".into()], true, true).unwrap();
         assert_eq!(r.punct_chars, vec!['!', '?']);
+        // a space among the punct chars cannot start a sentence (medkit: [] here)
+        let r = SentenceRules::new(&[" ".into(), "a".into()], true, true).unwrap();
+        assert!(sents(&r, "  a").is_empty());
     }
 }
