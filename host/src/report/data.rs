@@ -185,35 +185,8 @@ pub fn build(pairs: &[(&TextDocument, &TextDocument)]) -> Comparison {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use medkit_sdk::{Annotation, AnySpan, Segment, Span};
-
-    fn doc(uid: &str, text: &str, ents: &[(&str, u64, u64)]) -> TextDocument {
-        let chars: Vec<char> = text.chars().collect();
-        TextDocument {
-            uid: uid.into(),
-            text: text.into(),
-            metadata: "{}".into(),
-            anns: ents
-                .iter()
-                .enumerate()
-                .map(|(i, &(l, s, e))| {
-                    Annotation::Entity(Segment {
-                        uid: format!("{uid}-{i}").into(),
-                        label: l.into(),
-                        spans: vec![AnySpan::Span(Span::new(s, e))].into(),
-                        text: chars[s as usize..e as usize]
-                            .iter()
-                            .collect::<String>()
-                            .into(),
-                        attrs: Default::default(),
-                        metadata: "{}".into(),
-                    })
-                })
-                .collect::<Vec<_>>()
-                .into(),
-            attrs: Default::default(),
-        }
-    }
+    // one fixture for the report tests: entities from (label, start, end), text from the spans
+    use crate::report::tests::doc;
 
     #[test]
     fn scores_confusion_and_viewer_data() {
