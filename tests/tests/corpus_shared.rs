@@ -45,7 +45,7 @@ fn files() -> Vec<PathBuf> {
 }
 
 #[test]
-#[ignore]
+#[ignore = "needs the reference corpora in ../shared (not shipped): cargo test --release -p medkit-tests --test corpus_shared -- --ignored"]
 fn round_trip_every_shared_file() {
     for f in files() {
         let lines: Vec<String> = std::io::BufReader::new(std::fs::File::open(&f).unwrap())
@@ -79,7 +79,7 @@ fn round_trip_every_shared_file() {
 
 /// BRAT -> medkit (+ filter_overlapping_entities, as make_medkit_corpora.py) vs medkit's files.
 #[test]
-#[ignore]
+#[ignore = "needs the reference corpora in ../shared (not shipped): cargo test --release -p medkit-tests --test corpus_shared -- --ignored"]
 fn brat_import_matches_medkit() {
     for (corpus, dirs, keep) in [
         ("ncbi_disease", vec!["train", "devel", "test"], None),
@@ -155,7 +155,7 @@ fn brat_import_matches_medkit() {
 
 /// split_sentences of medkit's full-document files vs medkit's sentences/ files.
 #[test]
-#[ignore]
+#[ignore = "needs the reference corpora in ../shared (not shipped): cargo test --release -p medkit-tests --test corpus_shared -- --ignored"]
 fn sentence_split_matches_medkit() {
     for c in ["ncbi_disease", "bc5cdr", "e3c_fr"] {
         for s in ["train", "validation", "test"] {

@@ -59,7 +59,7 @@ fn to_document(d: Doc) -> TextDocument {
 }
 
 #[test]
-#[ignore]
+#[ignore = "timing, run by hand: cargo test --release -p medkit-plugin-hf --test matcher_bench -- --ignored"]
 fn training_throughput() {
     let (Ok(model), Ok(corpus)) = (
         std::env::var("MEDKIT_BENCH_MODEL"),
