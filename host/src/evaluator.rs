@@ -7,12 +7,13 @@
 //! One deliberate difference: medkit applies `labels_remapping` only when tagging characters;
 //! here it applies with a tokenizer too.
 
+use crate::commands::annotate::shorthands;
 use crate::plugins::PluginSet;
 use abi_stable::std_types::{ROption, RString, RVec};
 use anyhow::{anyhow, bail, Context as _};
 use medkit_sdk::{
-    LabelledSpan, MetricsBox, Operation, OperationKind, Segment, Span, TaggingSchemeBox,
-    TextDocument, TokenSpan,
+    LabelledSpan, MetricKind, MetricsBox, Operation, OperationKind, Segment, Span,
+    TaggingSchemeBox, TextDocument, TokenSpan,
 };
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -23,11 +24,12 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EvaluateOptions {
-    /// Tagging scheme: "iob2" or "bilou" (passed to the metrics operation as `tagging_scheme`).
+    /// Tagging scheme: "iob2" or "bilou" (the tagging operation; for the default metrics
+    /// operation also its `tagging_scheme`).
     pub scheme: String,
-    /// "micro", "macro" or "weighted".
+    /// For the default metrics operation: "micro", "macro" or "weighted".
     pub average: String,
-    /// Also return the metrics of each label.
+    /// For the default metrics operation: also return the metrics of each label.
     pub by_label: bool,
     /// A HuggingFace `tokenizer.json`: tag tokens instead of characters.
     pub tokenizer: Option<PathBuf>,
@@ -37,6 +39,10 @@ pub struct EvaluateOptions {
     pub tagging_operation: Option<String>,
     /// Metrics operation (default "seqeval").
     pub metrics_operation: String,
+    /// The metrics operation's own config (`[evaluate.metrics]`), passed to it as is. Without
+    /// it, the default operation gets `scheme`, `average` and `by_label` as its keys, and any
+    /// other operation an empty config.
+    pub metrics: Option<Map<String, Value>>,
 }
 
 impl Default for EvaluateOptions {
@@ -48,7 +54,8 @@ impl Default for EvaluateOptions {
             tokenizer: None,
             labels_remapping: BTreeMap::new(),
             tagging_operation: None,
-            metrics_operation: "seqeval".into(),
+            metrics_operation: shorthands::METRICS_OPERATION.into(),
+            metrics: None,
         }
     }
 }
@@ -142,12 +149,24 @@ fn create_tagging(plugins: &PluginSet, name: &str) -> anyhow::Result<TaggingSche
     }
 }
 
+/// The metrics operation's config: its own section, else the shorthands (default operation).
+fn metrics_config(o: &EvaluateOptions) -> Value {
+    use shorthands::*;
+    match &o.metrics {
+        Some(own) => Value::Object(own.clone()),
+        None if o.metrics_operation == METRICS_OPERATION => {
+            let mut c = Map::new();
+            c.insert(METRICS_SCHEME.into(), o.scheme.clone().into());
+            c.insert(METRICS_AVERAGE.into(), o.average.clone().into());
+            c.insert(METRICS_BY_LABEL.into(), o.by_label.into());
+            Value::Object(c)
+        }
+        None => json!({}),
+    }
+}
+
 fn create_metrics(plugins: &PluginSet, o: &EvaluateOptions) -> anyhow::Result<MetricsBox> {
-    let config = json!({
-        "tagging_scheme": o.scheme,
-        "average": o.average,
-        "return_metrics_by_label": o.by_label,
-    });
+    let config = metrics_config(o);
     match plugins.create(OperationKind::Metrics, &o.metrics_operation, &config)? {
         Operation::Metrics(op) => Ok(op),
         _ => bail!(
@@ -337,8 +356,8 @@ fn evaluate_pairs(
         .into_iter()
         .map(|m| {
             let name = m.name.into_string();
-            // supports are counts (ints in medkit's dict)
-            let is_count = name == "support" || name.ends_with("_support");
+            // counts are ints in medkit's dict (supports)
+            let is_count = m.kind == MetricKind::Count;
             let v = if is_count && m.value >= 0.0 && m.value.fract() == 0.0 {
                 json!(m.value as u64)
             } else {
@@ -400,8 +419,28 @@ mod tests {
                 .unwrap();
         assert_eq!((o.scheme.as_str(), o.average.as_str()), ("iob2", "macro"));
         assert_eq!(o.labels_remapping["a"], "b");
-        assert_eq!(o.metrics_operation, "seqeval");
+        assert_eq!(o.metrics_operation, shorthands::METRICS_OPERATION);
         assert!(serde_json::from_value::<EvaluateOptions>(json!({"typo": 1})).is_err());
+    }
+
+    #[test]
+    fn metrics_operation_gets_only_its_own_config() {
+        let default: EvaluateOptions = serde_json::from_value(json!({"average": "micro"})).unwrap();
+        use shorthands::*;
+        let mut expected = Map::new();
+        expected.insert(METRICS_SCHEME.into(), "bilou".into());
+        expected.insert(METRICS_AVERAGE.into(), "micro".into());
+        expected.insert(METRICS_BY_LABEL.into(), true.into());
+        assert_eq!(metrics_config(&default), Value::Object(expected));
+        // another operation: no key of the default one's
+        let other: EvaluateOptions =
+            serde_json::from_value(json!({"metrics_operation": "token-accuracy"})).unwrap();
+        assert_eq!(metrics_config(&other), json!({}));
+        let own: EvaluateOptions = serde_json::from_value(
+            json!({"metrics_operation": "token-accuracy", "metrics": {"ignore": ["O"]}}),
+        )
+        .unwrap();
+        assert_eq!(metrics_config(&own), json!({"ignore": ["O"]}));
     }
 
     #[test]

@@ -168,19 +168,45 @@ impl TextDocument {
     }
 }
 
+/// What a metric's value is, so that the host neither averages counts nor guesses from names.
+#[repr(u8)]
+#[derive(StableAbi, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MetricKind {
+    /// A score (precision, F1, accuracy, …): higher is better, averaged across parts.
+    Score,
+    /// A count (support, number of entities, …): summed, never averaged.
+    Count,
+    /// A loss: lower is better.
+    Loss,
+}
+
 /// One metric value, e.g. `overall_f1-score = 0.81`.
 #[repr(C)]
 #[derive(StableAbi, Clone, Debug, PartialEq)]
 pub struct Metric {
     pub name: RString,
     pub value: f64,
+    pub kind: MetricKind,
 }
 
 impl Metric {
+    /// A score (see [`MetricKind::Score`]).
     pub fn new(name: impl Into<RString>, value: f64) -> Self {
+        Self::of_kind(name, value, MetricKind::Score)
+    }
+    /// A count (see [`MetricKind::Count`]).
+    pub fn count(name: impl Into<RString>, value: f64) -> Self {
+        Self::of_kind(name, value, MetricKind::Count)
+    }
+    /// A loss (see [`MetricKind::Loss`]).
+    pub fn loss(name: impl Into<RString>, value: f64) -> Self {
+        Self::of_kind(name, value, MetricKind::Loss)
+    }
+    pub fn of_kind(name: impl Into<RString>, value: f64, kind: MetricKind) -> Self {
         Self {
             name: name.into(),
             value,
+            kind,
         }
     }
 }

@@ -21,6 +21,9 @@ pub mod spans;
 pub use abi_stable;
 pub use inventory;
 pub use log;
+/// For `#[derive(Deserialize)] #[serde(crate = "medkit_sdk::serde")]` config structs read with
+/// [`parse_config`], so that a plugin needs no dependency but this crate.
+pub use serde;
 pub use serde_json;
 
 pub use config::parse_config;

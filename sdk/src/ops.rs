@@ -99,8 +99,12 @@ pub trait MetricsComputer: Send + 'static {
         references: Vec<Vec<i64>>,
         predictions: Vec<Vec<i64>>,
     ) -> OpResult<()>;
-    /// Metrics over every batch since the last call; resets the accumulator.
+    /// Metrics over every batch since the last call (or `reset`); resets the accumulator.
+    /// Give each value its kind ([`Metric::new`] a score, [`Metric::count`], [`Metric::loss`]).
     fn compute(&mut self) -> OpResult<Vec<Metric>>;
+    /// Forgets the batches prepared so far (the host calls it before each evaluation, so that
+    /// batches of an interrupted phase never leak into the next).
+    fn reset(&mut self) -> OpResult<()>;
 }
 
 /// Trainer events, in medkit's TrainerCallback vocabulary. Every method has a no-op default.
@@ -137,8 +141,8 @@ pub trait TrainerCallback: Send + 'static {
 }
 
 /// A model the host's Trainer can fine-tune. Tensors stay inside; only ids cross.
-/// Its config should accept a `seed` key: the host's pipeline passes the trainer's seed there so
-/// that initialisation (e.g. a new classification head) is reproducible.
+/// Register it with `accepts_seed: true` when its config takes a `seed` key: the host's pipeline
+/// then passes the trainer's seed there, so that initialisation (a new head) is reproducible.
 pub trait Trainable: Send + 'static {
     /// Tag names by id.
     fn id_to_label(&self) -> Vec<String>;
@@ -160,7 +164,11 @@ pub trait Trainable: Send + 'static {
     fn save(&mut self, dir: &str) -> OpResult<()>;
     /// Writes what resuming needs beyond the model (optimizer state, RNG state).
     fn save_state(&mut self, dir: &str) -> OpResult<()>;
-    fn load_state(&mut self, dir: &str) -> OpResult<()>;
+    /// Continues from a checkpoint directory written by `save` + `save_state`: loads the model's
+    /// weights and the optimizer and RNG state from it. Called after `configure_optimizer`, on an
+    /// operation built from the same config as the interrupted run (its pretrained weights are
+    /// replaced by the checkpoint's).
+    fn resume(&mut self, checkpoint_dir: &str) -> OpResult<()>;
 }
 
 // ---------------------------------------------------------------- ABI twins
@@ -202,8 +210,9 @@ pub trait AbiMetrics: Send {
         references: RVec<RVec<i64>>,
         predictions: RVec<RVec<i64>>,
     ) -> RResult<(), RString>;
-    #[sabi(last_prefix_field)]
     fn compute(&mut self) -> RResult<RVec<Metric>, RString>;
+    #[sabi(last_prefix_field)]
+    fn reset(&mut self) -> RResult<(), RString>;
 }
 
 #[sabi_trait]
@@ -251,7 +260,7 @@ pub trait AbiTrainable: Send {
     fn save(&mut self, dir: RStr<'_>) -> RResult<(), RString>;
     fn save_state(&mut self, dir: RStr<'_>) -> RResult<(), RString>;
     #[sabi(last_prefix_field)]
-    fn load_state(&mut self, dir: RStr<'_>) -> RResult<(), RString>;
+    fn resume(&mut self, checkpoint_dir: RStr<'_>) -> RResult<(), RString>;
 }
 
 pub type NerBox = AbiNer_TO<'static, RBox<()>>;
@@ -385,6 +394,9 @@ impl<T: MetricsComputer> AbiMetrics for Guarded<T> {
     fn compute(&mut self) -> AbiResult<RVec<Metric>> {
         guard(|| self.0.compute().map(RVec::from))
     }
+    fn reset(&mut self) -> AbiResult<()> {
+        guard(|| self.0.reset())
+    }
 }
 
 impl<T: TrainerCallback> AbiCallback for Guarded<T> {
@@ -459,7 +471,7 @@ impl<T: Trainable> AbiTrainable for Guarded<T> {
     fn save_state(&mut self, dir: RStr<'_>) -> AbiResult<()> {
         guard(|| self.0.save_state(dir.as_str()))
     }
-    fn load_state(&mut self, dir: RStr<'_>) -> AbiResult<()> {
-        guard(|| self.0.load_state(dir.as_str()))
+    fn resume(&mut self, checkpoint_dir: RStr<'_>) -> AbiResult<()> {
+        guard(|| self.0.resume(checkpoint_dir.as_str()))
     }
 }

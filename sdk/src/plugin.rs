@@ -7,6 +7,10 @@
 //! }
 //! medkit_sdk::export_plugin!();
 //! ```
+//!
+//! What the host must know of an operation's config travels in its [`ConfigContract`], declared
+//! at registration (`path_keys: [..]`, `output_keys: [..]`, `accepts_seed: true`, `default: true`), so that the host
+//! names no plugin's key.
 
 use crate::guard::guard;
 use crate::ops::{Operation, OperationKind};
@@ -29,8 +33,35 @@ pub struct Registration {
     pub description: &'static str,
     /// A TOML fragment showing the operation's config keys.
     pub config_example: &'static str,
+    /// Config keys holding paths (see [`ConfigContract::path_keys`]).
+    pub path_keys: &'static [&'static str],
+    /// See [`ConfigContract::output_keys`].
+    pub output_keys: &'static [&'static str],
+    /// See [`ConfigContract::accepts_seed`].
+    pub accepts_seed: bool,
+    /// See [`ConfigContract::is_default`].
+    pub is_default: bool,
     /// Builds the operation from its config, a JSON object.
     pub create: fn(&str) -> Result<Operation, String>,
+}
+
+/// What the host needs to know about an operation's config, so that it names no plugin's key.
+#[repr(C)]
+#[derive(StableAbi, Clone, Debug, Default, PartialEq, Eq)]
+pub struct ConfigContract {
+    /// Keys whose string value is a path: the host resolves a relative one against the pipeline
+    /// file's folder when something exists there (else it is left as is: a hub model name, say),
+    /// and replaces `@best` / `@last` by the pipeline's [train] checkpoint.
+    pub path_keys: RVec<RString>,
+    /// Keys whose string value is a path the operation writes: a relative one is always
+    /// resolved against the pipeline file's folder.
+    pub output_keys: RVec<RString>,
+    /// The config takes a `seed` key; the pipeline passes the trainer's seed there unless the
+    /// config sets one.
+    pub accepts_seed: bool,
+    /// The host uses this operation when a pipeline names none of its kind (e.g. the trainer
+    /// callback that prints progress).
+    pub is_default: bool,
 }
 
 inventory::collect!(Registration);
@@ -54,6 +85,7 @@ pub struct OperationInfo {
     pub version: RString,
     pub description: RString,
     pub config_example: RString,
+    pub contract: ConfigContract,
 }
 
 /// Describes a plugin across the ABI.
@@ -111,6 +143,12 @@ pub fn describe_impl(
                 version: r.version.into(),
                 description: r.description.into(),
                 config_example: r.config_example.into(),
+                contract: ConfigContract {
+                    path_keys: r.path_keys.iter().map(|k| RString::from(*k)).collect(),
+                    output_keys: r.output_keys.iter().map(|k| RString::from(*k)).collect(),
+                    accepts_seed: r.accepts_seed,
+                    is_default: r.is_default,
+                },
             })
             .collect();
         Ok(PluginInfo {
@@ -179,10 +217,15 @@ pub fn set_log_sink_impl(sink: LogSink, max_level: u8) {
 
 /// Registers an operation of this crate. `kind` is one of `ner`, `segmentation`, `tagging_scheme`,
 /// `metrics`, `callback`, `trainable`; `create` takes the config (a JSON object as `&str`) and returns
-/// `Result<impl TheKindsTrait, String>`.
+/// `Result<impl TheKindsTrait, String>`. Optional, in this order before `create`: `path_keys:
+/// ["model"]`, `output_keys: ["output_dir"]`, `accepts_seed: true`, `default: true` (see
+/// [`ConfigContract`]).
 #[macro_export]
 macro_rules! register_operation {
-    (kind: $kind:ident, name: $name:expr, description: $desc:expr, config_example: $ex:expr, create: $create:expr $(,)?) => {
+    (kind: $kind:ident, name: $name:expr, description: $desc:expr, config_example: $ex:expr,
+     $(path_keys: [$($pk:expr),* $(,)?],)? $(output_keys: [$($ok:expr),* $(,)?],)?
+     $(accepts_seed: $seed:expr,)? $(default: $def:expr,)?
+     create: $create:expr $(,)?) => {
         const _: () = {
             fn __medkit_create(
                 config_json: &str,
@@ -198,6 +241,10 @@ macro_rules! register_operation {
                     name: $name,
                     description: $desc,
                     config_example: $ex,
+                    path_keys: &[$($($pk),*)?],
+                    output_keys: &[$($($ok),*)?],
+                    accepts_seed: false $(|| $seed)?,
+                    is_default: false $(|| $def)?,
                     create: __medkit_create,
                 }
             }

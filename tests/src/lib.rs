@@ -157,6 +157,35 @@ pub fn tail_of(s: &str, n: usize) -> &str {
     &s[start..]
 }
 
+/// The documents of a medkit JSONL file (the header line skipped), as JSON.
+pub fn jsonl_docs(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+        .lines()
+        .skip(1)
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The tiny random BERT checkpoint of the HF plugin's test fixtures.
+pub fn tiny_bert() -> PathBuf {
+    root().join("plugins/hf-matcher/tests/fixtures/tiny_bert")
+}
+
+/// `annotate --model MODEL --input INPUT --output OUTPUT`, to extend with flags.
+pub fn annotate_args<'a>(model: &'a Path, input: &'a Path, output: &'a Path) -> Vec<&'a str> {
+    let s = |p: &'a Path| p.to_str().expect("UTF-8 path");
+    vec![
+        "annotate",
+        "--model",
+        s(model),
+        "--input",
+        s(input),
+        "--output",
+        s(output),
+    ]
+}
+
 /// Runs `medkit ARGS` and panics with its output unless it succeeds.
 pub fn medkit_ok(args: &[&str]) -> Output {
     let out = medkit(args);

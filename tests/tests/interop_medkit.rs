@@ -85,10 +85,6 @@ const ANNOTATE_RUNS: &[(&str, &str, &[&str])] = &[
     ),
 ];
 
-fn tiny_bert() -> PathBuf {
-    root().join("plugins/hf-matcher/tests/fixtures/tiny_bert")
-}
-
 /// A tiny pipeline (tiny random BERT, 1 epoch on tests/data/e2e) whose annotate stage keeps the
 /// input's annotations (French JSONL with relations and attributes) and adds its predictions.
 fn pipeline_annotate_output(dir: &Path) -> PathBuf {
@@ -172,15 +168,7 @@ fn jsonl_outputs(dir: &Path) -> Vec<PathBuf> {
         let out = dir.join(format!("{name}.jsonl"));
         let input = root().join(input);
         let model = tiny_bert();
-        let mut args = vec![
-            "annotate",
-            "--model",
-            model.to_str().unwrap(),
-            "--input",
-            input.to_str().unwrap(),
-            "--output",
-            out.to_str().unwrap(),
-        ];
+        let mut args = annotate_args(&model, &input, &out);
         args.extend_from_slice(flags);
         medkit_ok(&args);
         outputs.push(out);

@@ -82,7 +82,20 @@ fn template_operations_run_through_the_abi() {
         .err()
         .unwrap();
     assert!(
-        format!("{err:#}").contains("missing required key 'path'"),
+        format!("{err:#}").contains("missing field `path`"),
+        "{err:#}"
+    );
+    // the typed config reader refuses a misspelt key, naming it
+    let err = set
+        .create(
+            OperationKind::Callback,
+            "epoch-file",
+            &serde_json::json!({"path": "e.txt", "pth": "e.txt"}),
+        )
+        .err()
+        .unwrap();
+    assert!(
+        format!("{err:#}").contains("unknown field `pth`"),
         "{err:#}"
     );
 }
@@ -187,7 +200,10 @@ fn incompatible_sdk_version_names_both_versions() {
         .replace("inventory.workspace = true", "inventory = \"0.3\"")
         .replace("log.workspace = true", "log = \"0.4\"")
         .replace("serde_json.workspace = true", "serde_json = \"1\"")
-        .replace("serde.workspace = true", "serde = \"1\"");
+        .replace(
+            "serde.workspace = true",
+            "serde = { version = \"1\", features = [\"derive\"] }",
+        );
     std::fs::write(sdk.join("Cargo.toml"), manifest).unwrap();
     let plugin = work.path().join("plugin");
     std::fs::create_dir_all(plugin.join("src")).unwrap();
@@ -207,7 +223,10 @@ fn incompatible_sdk_version_names_both_versions() {
     let t = text(&out);
     assert!(t.contains("built against medkit-sdk 0.99.0"), "{t}");
     assert!(
-        t.contains("incompatible with this host's medkit-sdk 0.1"),
+        t.contains(&format!(
+            "incompatible with this host's medkit-sdk {}",
+            medkit_sdk::SDK_VERSION
+        )),
         "{t}"
     );
 }

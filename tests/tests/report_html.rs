@@ -103,12 +103,9 @@ fn html_unescape(s: &str) -> String {
 
 /// (uid, entity texts, labels) of each document of a medkit JSONL file.
 fn entities(path: &Path) -> Vec<(String, Vec<String>, Vec<String>)> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .skip(1)
-        .map(|l| {
-            let d: Value = serde_json::from_str(l).unwrap();
+    jsonl_docs(path)
+        .into_iter()
+        .map(|d| {
             let text: Vec<char> = d["text"].as_str().unwrap().chars().collect();
             let anns = d["anns"].as_array().unwrap();
             let ents: Vec<&Value> = anns

@@ -1,8 +1,8 @@
 //! Template plugin: one metrics computer (`token-accuracy`) and one trainer callback
 //! (`epoch-file`). Copy this folder, rename the package, replace the operations.
 
-use medkit_sdk::serde_json::{self, Value};
-use medkit_sdk::{EpochMetrics, Metric, MetricsComputer, OpResult, TrainerCallback};
+use medkit_sdk::serde::Deserialize;
+use medkit_sdk::{parse_config, EpochMetrics, Metric, MetricsComputer, OpResult, TrainerCallback};
 
 /// Fraction of tag positions where prediction == reference (ignoring -100).
 #[derive(Default)]
@@ -41,8 +41,12 @@ impl MetricsComputer for TokenAccuracy {
         } else {
             self.correct as f64 / self.total as f64
         };
-        *self = Self::default();
+        self.reset()?;
         Ok(vec![Metric::new("token_accuracy", acc)])
+    }
+    fn reset(&mut self) -> OpResult<()> {
+        *self = Self::default();
+        Ok(())
     }
 }
 
@@ -73,13 +77,16 @@ impl TrainerCallback for EpochFile {
     }
 }
 
+/// The callback's config; an unknown or missing key is an error naming it.
+#[derive(Deserialize)]
+#[serde(crate = "medkit_sdk::serde", deny_unknown_fields)]
+struct EpochFileConfig {
+    path: std::path::PathBuf,
+}
+
 fn epoch_file(config: &str) -> Result<EpochFile, String> {
-    let v: Value = serde_json::from_str(config).map_err(|e| e.to_string())?;
-    let path = v
-        .get("path")
-        .and_then(Value::as_str)
-        .ok_or("epoch-file: missing required key 'path'")?;
-    Ok(EpochFile { path: path.into() })
+    let c: EpochFileConfig = parse_config(config).map_err(|e| format!("epoch-file: {e}"))?;
+    Ok(EpochFile { path: c.path })
 }
 
 medkit_sdk::register_operation! {
@@ -95,6 +102,7 @@ medkit_sdk::register_operation! {
     name: "epoch-file",
     description: "Appends one line per epoch to a file (example plugin)",
     config_example: "path = \"epochs.txt\"",
+    output_keys: ["path"],
     create: epoch_file,
 }
 

@@ -1,9 +1,38 @@
+//! `medkit annotate`, and the one table where the host names plugin keys: the CLI flags (and
+//! legacy pipeline keys) that are shorthands for an operation's own config keys.
+
 use crate::context::Context;
 use crate::plugins::{search_dirs, PluginSet};
 use anyhow::Context as _;
 use medkit_sdk::{Operation, OperationKind};
-use serde_json::json;
+use serde_json::{Map, Value};
 use std::path::PathBuf;
+
+/// The operations the CLI uses when none is named, and the config keys its flags stand for.
+/// Everything else reaches an operation through its own config (`--op KEY=VALUE`, pipeline
+/// sections). A test checks that no other file of the host names these keys.
+pub mod shorthands {
+    /// `medkit annotate`'s default NER operation.
+    pub const NER_OPERATION: &str = "hf-entity-matcher";
+    /// `medkit annotate` flag → the NER operation's config key.
+    pub const NER_MODEL: &str = "model";
+    pub const NER_AGGREGATION: &str = "aggregation_strategy";
+    pub const NER_BATCH_SIZE: &str = "batch_size";
+    pub const NER_DEVICE: &str = "device";
+    pub const NER_BF16: &str = "bf16";
+    pub const NER_STREAMS: &str = "streams";
+    /// The default metrics operation of `medkit evaluate`, `[[evaluate]]` and `medkit seqeval`.
+    pub const METRICS_OPERATION: &str = "seqeval";
+    /// `--scheme` / `scheme`, `--average` / `average`, `--by-label` / `by_label` → its keys.
+    pub const METRICS_SCHEME: &str = "tagging_scheme";
+    pub const METRICS_AVERAGE: &str = "average";
+    pub const METRICS_BY_LABEL: &str = "return_metrics_by_label";
+    /// `medkit seqeval`: the metrics operation's report mode and its keys.
+    pub const REPORT: &str = "report";
+    pub const REPORT_SCHEME: &str = "scheme";
+    pub const REPORT_MODE: &str = "mode";
+    pub const REPORT_ZERO_DIVISION: &str = "zero_division";
+}
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -27,8 +56,13 @@ pub struct Args {
     #[arg(long, default_value = "cpu")]
     pub device: String,
     /// The NER operation to use.
-    #[arg(long, default_value = "hf-entity-matcher")]
+    #[arg(long, default_value = shorthands::NER_OPERATION)]
     pub operation: String,
+    /// A config key of the NER operation, KEY=VALUE (VALUE as TOML, else a string), e.g.
+    /// `--op stride=64`; repeatable. The flags above are shorthands for some of these keys;
+    /// an --op of the same key wins.
+    #[arg(long = "op", value_name = "KEY=VALUE")]
+    pub op: Vec<String>,
     /// Annotate only the first N documents.
     #[arg(long)]
     pub max_documents: Option<usize>,
@@ -63,19 +97,7 @@ pub struct Args {
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
     let plugins = PluginSet::load(&search_dirs(&ctx.plugin_dirs, &[]));
-    let mut config = json!({
-        "model": args.model,
-        "aggregation_strategy": args.aggregation,
-        "batch_size": args.batch_size,
-        "device": args.device,
-    });
-    if let Some(n) = args.streams {
-        config["streams"] = n.into();
-    }
-    if args.bf16 {
-        // Only when asked: an operation without the key may reject unknown ones.
-        config["bf16"] = true.into();
-    }
+    let config = ner_config(&args)?;
     let Operation::Ner(mut ner) = plugins.create(OperationKind::Ner, &args.operation, &config)?
     else {
         unreachable!("the registry returns the kind asked for")
@@ -117,4 +139,29 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
         args.output.display()
     );
     Ok(())
+}
+
+/// The NER operation's config: the shorthand flags, then every `--op KEY=VALUE` (which wins).
+fn ner_config(args: &Args) -> anyhow::Result<Value> {
+    use shorthands::*;
+    let mut config = Map::new();
+    config.insert(NER_MODEL.into(), args.model.clone().into());
+    config.insert(NER_AGGREGATION.into(), args.aggregation.clone().into());
+    config.insert(NER_BATCH_SIZE.into(), args.batch_size.into());
+    config.insert(NER_DEVICE.into(), args.device.clone().into());
+    if let Some(n) = args.streams {
+        config.insert(NER_STREAMS.into(), n.into());
+    }
+    if args.bf16 {
+        // Only when asked: an operation without the key may reject unknown ones.
+        config.insert(NER_BF16.into(), true.into());
+    }
+    let mut table = toml::Table::new();
+    for spec in &args.op {
+        crate::pipeline::load::apply_key_value(&mut table, spec, "--op")?;
+    }
+    if let Value::Object(ops) = serde_json::to_value(&table)? {
+        config.extend(ops);
+    }
+    Ok(Value::Object(config))
 }

@@ -124,15 +124,20 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
     let (labels, ids) = vocabulary(&pairs);
 
     let plugins = PluginSet::load(&search_dirs(&ctx.plugin_dirs, &[]));
-    let config = json!({
-        "report": true,
-        "scheme": args.scheme,
-        "mode": args.mode,
-        "zero_division": args.zero_division.parse::<u8>()?,
-    });
-    let Operation::Metrics(mut op) = plugins.create(OperationKind::Metrics, "seqeval", &config)?
+    use super::annotate::shorthands::*;
+    let mut config = Map::new();
+    config.insert(REPORT.into(), true.into());
+    config.insert(REPORT_SCHEME.into(), json!(args.scheme));
+    config.insert(REPORT_MODE.into(), args.mode.clone().into());
+    config.insert(
+        REPORT_ZERO_DIVISION.into(),
+        args.zero_division.parse::<u8>()?.into(),
+    );
+    let config = Value::Object(config);
+    let Operation::Metrics(mut op) =
+        plugins.create(OperationKind::Metrics, METRICS_OPERATION, &config)?
     else {
-        bail!("the registry returned another kind of operation for metrics 'seqeval'");
+        bail!("the registry returned another kind of operation for metrics '{METRICS_OPERATION}'");
     };
     let rlabels: RVec<RString> = labels.iter().map(|l| RString::from(l.as_str())).collect();
     op.set_labels(rlabels)

@@ -55,9 +55,12 @@ pub struct TrainSection {
     /// The trainable operation (e.g. `hf-entity-matcher`) and its config.
     pub trainable: OperationSection,
     pub trainer: TrainerConfig,
-    /// Metrics computer (e.g. `seqeval`); none = loss only.
-    pub metrics: Option<OperationSection>,
-    /// Trainer callbacks, in order; default: `default-printer`.
+    /// Metrics computers: `[train.metrics]` (one) or `[[train.metrics]]` (several, their names
+    /// prefixed with the operation's where they collide); none = loss only.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub metrics: Vec<OperationSection>,
+    /// Trainer callbacks, in order; default: the callbacks plugins register as default (the
+    /// progress printer).
     pub callbacks: Option<Vec<OperationSection>>,
     /// Train split name (default "train") and eval split name (default "validation").
     #[serde(default = "defaults::train")]

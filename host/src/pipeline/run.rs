@@ -20,10 +20,6 @@ use std::sync::Arc;
 
 mod report_stage;
 
-/// Keys of operation configs that hold paths, resolved against the pipeline file's folder when
-/// they name something that exists there (else left as is: a hub name, say).
-const PATH_KEYS: [&str; 4] = ["model_name_or_path", "model", "output_dir", "tokenizer"];
-
 struct State {
     base: PathBuf,
     splits: BTreeMap<String, PathBuf>,
@@ -189,17 +185,29 @@ fn load_training_docs(
     Ok(docs)
 }
 
-/// An operation section's keys as the JSON config a plugin receives.
-fn op_config(base: &Path, section: &OperationSection) -> anyhow::Result<Value> {
+/// An operation section's keys as the JSON config its plugin receives: the keys its contract
+/// declares as paths resolved against the pipeline file's folder (an input path only when it
+/// exists there, else it is left as is: a hub name, say; `@best` / `@last` name the [train]
+/// stage's checkpoints).
+fn op_config(
+    plugins: &PluginSet,
+    kind: OperationKind,
+    state: &State,
+    key: &str,
+    section: &OperationSection,
+) -> anyhow::Result<Value> {
+    let contract = plugins.contract(kind, &section.operation);
     let mut v = serde_json::to_value(&section.config)?;
     if let Value::Object(map) = &mut v {
-        for key in PATH_KEYS {
-            if let Some(Value::String(s)) = map.get_mut(key) {
+        let keys = contract.path_keys.iter().map(|k| (k, false));
+        for (k, output) in keys.chain(contract.output_keys.iter().map(|k| (k, true))) {
+            if let Some(Value::String(s)) = map.get_mut(k.as_str()) {
                 if s.starts_with('@') {
+                    *s = checkpoint_ref(state, &format!("{key}.{k}"), s)?;
                     continue;
                 }
-                let p = resolve(base, Path::new(s.as_str()));
-                if p.exists() || key == "output_dir" {
+                let p = resolve(&state.base, Path::new(s.as_str()));
+                if output || p.exists() {
                     *s = p.display().to_string();
                 }
             }
@@ -208,7 +216,19 @@ fn op_config(base: &Path, section: &OperationSection) -> anyhow::Result<Value> {
     Ok(v)
 }
 
+/// Builds the operation of a pipeline section (config as `op_config` makes it).
 fn create(
+    plugins: &PluginSet,
+    kind: OperationKind,
+    state: &State,
+    key: &str,
+    section: &OperationSection,
+) -> anyhow::Result<Operation> {
+    let config = op_config(plugins, kind, state, key, section)?;
+    create_with(plugins, kind, key, &config, &section.operation)
+}
+
+fn create_with(
     plugins: &PluginSet,
     kind: OperationKind,
     key: &str,
@@ -222,11 +242,14 @@ fn create(
 
 fn run_train(plugins: &PluginSet, state: &mut State, t: TrainSection) -> anyhow::Result<()> {
     let output_dir = resolve(&state.base, &t.trainer.output_dir);
-    let mut trainable_config = op_config(&state.base, &t.trainable)?;
+    let kind = OperationKind::Trainable;
+    let mut trainable_config = op_config(plugins, kind, state, "train.trainable", &t.trainable)?;
     // Same seed, same run: the trainable's initialisation (a new head) is seeded too, unless
     // its config sets its own seed.
-    if let (Some(seed), Some(map)) = (t.trainer.seed, trainable_config.as_object_mut()) {
-        map.entry("seed").or_insert(Value::from(seed));
+    if plugins.contract(kind, &t.trainable.operation).accepts_seed {
+        if let (Some(seed), Some(map)) = (t.trainer.seed, trainable_config.as_object_mut()) {
+            map.entry("seed").or_insert(Value::from(seed));
+        }
     }
     let resume = if state.resume {
         let point = ResumePoint::latest(&output_dir).ok_or_else(|| {
@@ -235,15 +258,13 @@ fn run_train(plugins: &PluginSet, state: &mut State, t: TrainSection) -> anyhow:
                 output_dir.display()
             )
         })?;
-        // The trainable starts from the checkpoint's weights.
-        trainable_config["model_name_or_path"] = Value::String(point.dir.display().to_string());
         Some(point)
     } else {
         None
     };
-    let trainable = match create(
+    let trainable = match create_with(
         plugins,
-        OperationKind::Trainable,
+        kind,
         "train.trainable",
         &trainable_config,
         &t.trainable.operation,
@@ -251,35 +272,40 @@ fn run_train(plugins: &PluginSet, state: &mut State, t: TrainSection) -> anyhow:
         Operation::Trainable(x) => x,
         _ => unreachable!("the registry returns the kind asked for"),
     };
-    let metrics = match &t.metrics {
-        None => None,
-        Some(m) => match create(
-            plugins,
-            OperationKind::Metrics,
-            "train.metrics",
-            &op_config(&state.base, m)?,
-            &m.operation,
-        )? {
-            Operation::Metrics(x) => Some(x),
+    let mut metrics = Vec::new();
+    for (i, m) in t.metrics.iter().enumerate() {
+        if t.metrics[..i].iter().any(|o| o.operation == m.operation) {
+            bail!(
+                "pipeline key 'train.metrics[{i}]': operation '{}' is listed twice; its metrics \
+                 would have the same names",
+                m.operation
+            );
+        }
+        let key = if t.metrics.len() == 1 {
+            "train.metrics".to_string()
+        } else {
+            format!("train.metrics[{i}]")
+        };
+        match create(plugins, OperationKind::Metrics, state, &key, m)? {
+            Operation::Metrics(x) => metrics.push((m.operation.clone(), x)),
             _ => unreachable!(),
-        },
+        }
+    }
+    let sections = match t.callbacks.clone() {
+        Some(s) => s,
+        None => plugins
+            .defaults(OperationKind::Callback)
+            .into_iter()
+            .map(|operation| OperationSection {
+                operation,
+                config: toml::Table::new(),
+            })
+            .collect(),
     };
-    let sections = t.callbacks.clone().unwrap_or_else(|| {
-        vec![OperationSection {
-            operation: "default-printer".into(),
-            config: toml::Table::new(),
-        }]
-    });
     let mut callbacks = Vec::new();
     for (i, c) in sections.iter().enumerate() {
         let key = format!("train.callbacks[{i}]");
-        match create(
-            plugins,
-            OperationKind::Callback,
-            &key,
-            &op_config(&state.base, c)?,
-            &c.operation,
-        )? {
+        match create(plugins, OperationKind::Callback, state, &key, c)? {
             Operation::Callback(x) => callbacks.push((c.operation.clone(), x)),
             _ => unreachable!(),
         }
@@ -386,16 +412,20 @@ fn checkpoint_ref(state: &State, key: &str, value: &str) -> anyhow::Result<Strin
 }
 
 fn run_annotate(plugins: &PluginSet, state: &mut State, a: AnnotateSection) -> anyhow::Result<()> {
-    let mut config = op_config(&state.base, &a.matcher)?;
-    if let Some(Value::String(m)) = config.get("model").cloned() {
-        if m.starts_with('@') {
-            config["model"] = Value::String(checkpoint_ref(state, "annotate.matcher.model", &m)?);
-        }
-        state.annotate_model = config["model"].as_str().map(String::from);
-    }
-    let mut ner = match create(
+    let kind = OperationKind::Ner;
+    let config = op_config(plugins, kind, state, "annotate.matcher", &a.matcher)?;
+    // The model folder (`tokenizer = "@model"` of [[evaluate]]): the first path the matcher
+    // declares.
+    let contract = plugins.contract(kind, &a.matcher.operation);
+    state.annotate_model = contract
+        .path_keys
+        .first()
+        .and_then(|k| config.get(k.as_str()))
+        .and_then(Value::as_str)
+        .map(String::from);
+    let mut ner = match create_with(
         plugins,
-        OperationKind::Ner,
+        kind,
         "annotate.matcher",
         &config,
         &a.matcher.operation,
@@ -414,13 +444,12 @@ fn run_annotate(plugins: &PluginSet, state: &mut State, a: AnnotateSection) -> a
                  segments to annotate, e.g. \"sentence\")"
             );
         }
-        let config = op_config(&state.base, section)?;
         match create(
             plugins,
             OperationKind::Segmentation,
+            state,
             "annotate.segmentation",
-            &config,
-            &section.operation,
+            section,
         )? {
             Operation::Segmentation(x) => segments.segmentation = Some(x),
             _ => unreachable!(),

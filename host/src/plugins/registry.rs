@@ -3,7 +3,7 @@
 use super::loader::{library_files, load_file, LoadError, LoadedPlugin};
 use abi_stable::std_types::RStr;
 use anyhow::{anyhow, Context as _};
-use medkit_sdk::{Operation, OperationKind};
+use medkit_sdk::{ConfigContract, Operation, OperationKind};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -89,6 +89,28 @@ impl PluginSet {
         self.index
             .get(&(kind, name.to_string()))
             .map(|&i| &self.plugins[i])
+    }
+
+    /// What operation (`kind`, `name`) declared about its config (none when it is not loaded:
+    /// `create` then reports it).
+    pub fn contract(&self, kind: OperationKind, name: &str) -> ConfigContract {
+        self.provider(kind, name)
+            .and_then(|p| {
+                p.info
+                    .operations
+                    .iter()
+                    .find(|o| o.kind == kind && o.name.as_str() == name)
+            })
+            .map(|o| o.contract.clone())
+            .unwrap_or_default()
+    }
+
+    /// The operations of `kind` registered as the default (`default: true`), sorted by name.
+    pub fn defaults(&self, kind: OperationKind) -> Vec<String> {
+        self.names(kind)
+            .into_iter()
+            .filter(|n| self.contract(kind, n).is_default)
+            .collect()
     }
 
     /// Builds operation (`kind`, `name`) from its config (a JSON object).

@@ -31,11 +31,12 @@ pub struct TrainOutcome {
 pub struct Trainer {
     pub config: TrainerConfig,
     pub trainable: TrainableBox,
-    pub metrics: Option<MetricsBox>,
+    /// Metrics computers (`[[train.metrics]]`), each with its operation name.
+    pub metrics: Vec<(String, MetricsBox)>,
     pub callbacks: Callbacks,
     /// Set (e.g. by SIGINT/SIGTERM) to stop at the next step boundary with a resumable checkpoint.
     pub interrupt: Option<Arc<AtomicBool>>,
-    /// Continue a run from this checkpoint (its model is already loaded in the trainable).
+    /// Continue a run from this checkpoint (the trainable's `resume` loads its weights and state).
     pub resume: Option<ResumePoint>,
 }
 
@@ -202,9 +203,12 @@ impl Trainer {
         // Eval keeps the corpus order (medkit's shuffle=False loader): the epoch loss is a mean of
         // batch means, so regrouping examples would change it. The plugin may still sub-batch.
 
-        if let Some(m) = self.metrics.as_mut() {
+        if !self.metrics.is_empty() {
             let labels = rerr(self.trainable.id_to_label())?;
-            rerr(m.set_labels(labels)).context("metrics computer set_labels")?;
+            for (name, m) in self.metrics.iter_mut() {
+                rerr(m.set_labels(labels.clone()))
+                    .with_context(|| format!("metrics computer '{name}': set_labels"))?;
+            }
         }
         rerr(
             self.trainable
@@ -231,9 +235,9 @@ impl Trainer {
         if let Some(r) = &resume {
             rerr(
                 self.trainable
-                    .load_state(RStr::from_str(&r.dir.display().to_string())),
+                    .resume(RStr::from_str(&r.dir.display().to_string())),
             )
-            .with_context(|| format!("loading the optimizer state of {}", r.dir.display()))?;
+            .with_context(|| format!("resuming from {}", r.dir.display()))?;
             opt_step = r.optimizer_steps;
             for _ in 0..opt_step {
                 scheduler.on_optimizer_step_silent();
@@ -399,7 +403,10 @@ impl Trainer {
         let bs = self.config.batch_size;
         let acc = self.config.gradient_accumulation_steps as u64;
         let nb_batches = order.len().div_ceil(bs) as u64;
-        let with_metrics = self.config.do_metrics_in_training && self.metrics.is_some();
+        let with_metrics = self.config.do_metrics_in_training && !self.metrics.is_empty();
+        if with_metrics {
+            self.reset_metrics()?;
+        }
         let mut total = loss_sum;
         for (step, chunk) in order.chunks(bs).enumerate().skip(first_step as usize) {
             let step = step as u64;
@@ -427,8 +434,7 @@ impl Trainer {
             // medkit sums the loss divided by gradient_accumulation_steps (its history's "loss").
             total += out.loss / acc as f64;
             if with_metrics {
-                let m = self.metrics.as_mut().expect("checked");
-                rerr(m.prepare_batch(out.references, out.predictions))?;
+                self.prepare_metrics(out.references, out.predictions)?;
             }
             self.callbacks
                 .step_end(step, nb_batches, Phase::Train, total / (step + 1) as f64);
@@ -444,11 +450,12 @@ impl Trainer {
                 });
             }
         }
-        let mut metrics = vec![Metric::new("loss", total / nb_batches.max(1) as f64)];
-        if with_metrics {
-            let m = self.metrics.as_mut().expect("checked");
-            metrics.extend(rerr(m.compute())?);
-        }
+        let loss = Metric::loss(LOSS, total / nb_batches.max(1) as f64);
+        let metrics = if with_metrics {
+            self.compute_metrics(loss)?
+        } else {
+            vec![loss]
+        };
         Ok(EpochEnd::Done(metrics))
     }
 
@@ -457,23 +464,58 @@ impl Trainer {
         let bs = self.config.batch_size;
         let nb_batches = eval.len().div_ceil(bs) as u64;
         let mut total = 0.0;
+        self.reset_metrics()?;
         for (step, chunk) in eval.chunks(bs).enumerate() {
             let step = step as u64;
             self.callbacks.step_begin(step, nb_batches, Phase::Eval);
             let out = rerr(self.trainable.eval_step(RVec::from(chunk.to_vec())))
                 .with_context(|| format!("evaluation step {step}"))?;
             total += out.loss;
-            if let Some(m) = self.metrics.as_mut() {
-                rerr(m.prepare_batch(out.references, out.predictions))?;
-            }
+            self.prepare_metrics(out.references, out.predictions)?;
             self.callbacks
                 .step_end(step, nb_batches, Phase::Eval, total / (step + 1) as f64);
         }
-        let mut metrics = vec![Metric::new("loss", total / nb_batches.max(1) as f64)];
-        if let Some(m) = self.metrics.as_mut() {
-            metrics.extend(rerr(m.compute())?);
+        self.compute_metrics(Metric::loss(LOSS, total / nb_batches.max(1) as f64))
+    }
+
+    fn reset_metrics(&mut self) -> anyhow::Result<()> {
+        for (name, m) in self.metrics.iter_mut() {
+            rerr(m.reset()).with_context(|| format!("metrics computer '{name}': reset"))?;
         }
-        Ok(metrics)
+        Ok(())
+    }
+
+    fn prepare_metrics(
+        &mut self,
+        mut references: RVec<RVec<i64>>,
+        mut predictions: RVec<RVec<i64>>,
+    ) -> anyhow::Result<()> {
+        let n = self.metrics.len();
+        for (i, (name, m)) in self.metrics.iter_mut().enumerate() {
+            // The last computer takes the batch, the others a copy.
+            let (r, p) = if i + 1 == n {
+                (
+                    std::mem::take(&mut references),
+                    std::mem::take(&mut predictions),
+                )
+            } else {
+                (references.clone(), predictions.clone())
+            };
+            rerr(m.prepare_batch(r, p))
+                .with_context(|| format!("metrics computer '{name}': prepare_batch"))?;
+        }
+        Ok(())
+    }
+
+    /// The trainer's loss, then every computer's metrics (see `merge_metrics`).
+    fn compute_metrics(&mut self, loss: Metric) -> anyhow::Result<Vec<Metric>> {
+        let mut computed = Vec::with_capacity(self.metrics.len());
+        for (name, m) in self.metrics.iter_mut() {
+            let values =
+                rerr(m.compute()).with_context(|| format!("metrics computer '{name}': compute"))?;
+            computed.push((name.clone(), values.into_vec()));
+        }
+        Ok(merge_metrics(loss, computed))
     }
 
     fn save_checkpoint(
@@ -499,6 +541,34 @@ impl Trainer {
             Ok(())
         })
     }
+}
+
+/// The name of the trainer's own loss in the history; no metrics computer can take it.
+pub const LOSS: &str = "loss";
+
+/// The trainer's loss first, then each computer's metrics in order. A name that several
+/// computers produce, or that is the trainer's `loss`, is prefixed with its operation's name
+/// (`token-accuracy.accuracy`), so that no value shadows another.
+pub fn merge_metrics(loss: Metric, computed: Vec<(String, Vec<Metric>)>) -> Vec<Metric> {
+    let mut owners: std::collections::HashMap<String, usize> = Default::default();
+    for (_, values) in &computed {
+        let names: std::collections::HashSet<&str> =
+            values.iter().map(|m| m.name.as_str()).collect();
+        for n in names {
+            *owners.entry(n.to_string()).or_default() += 1;
+        }
+    }
+    let mut out = vec![loss];
+    for (operation, values) in computed {
+        for mut m in values {
+            let name = m.name.to_string();
+            if name == LOSS || owners.get(&name).is_some_and(|&n| n > 1) {
+                m.name = format!("{operation}.{name}").into();
+            }
+            out.push(m);
+        }
+    }
+    out
 }
 
 fn step_seed(seed: u64, epoch: u32, step: u64) -> u64 {

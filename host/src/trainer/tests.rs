@@ -96,7 +96,7 @@ impl Trainable for Fake {
         std::fs::write(format!("{dir}/optimizer.bin"), self.opt_steps.to_string())
             .map_err(|e| e.to_string())
     }
-    fn load_state(&mut self, dir: &str) -> OpResult<()> {
+    fn resume(&mut self, dir: &str) -> OpResult<()> {
         let t =
             std::fs::read_to_string(format!("{dir}/optimizer.bin")).map_err(|e| e.to_string())?;
         self.opt_steps = t.parse().map_err(|_| "bad state")?;
@@ -116,7 +116,11 @@ impl MetricsComputer for Count {
     }
     fn compute(&mut self) -> OpResult<Vec<Metric>> {
         let n = std::mem::take(&mut self.0);
-        Ok(vec![Metric::new("examples", n as f64)])
+        Ok(vec![Metric::count("examples", n as f64)])
+    }
+    fn reset(&mut self) -> OpResult<()> {
+        self.0 = 0;
+        Ok(())
     }
 }
 
@@ -184,7 +188,7 @@ fn trainer(dir: &std::path::Path, eval_losses: Vec<f64>, log: &Arc<Mutex<Log>>) 
     Trainer {
         config,
         trainable,
-        metrics: Some(metrics),
+        metrics: vec![("count".into(), metrics)],
         callbacks: Callbacks::new(vec![("recorder".into(), cb)]),
         interrupt: None,
         resume: None,

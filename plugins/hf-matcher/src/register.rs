@@ -18,6 +18,8 @@ device = -1                              # -1 = cpu, N = cuda:N (or "cpu", "cuda
 # seed = 0                               # seeds the new classification head
 # bf16 = false                           # bf16 autocast (faster on CPUs with AVX-512 BF16 and GPUs)
 "#,
+    path_keys: ["model_name_or_path"],
+    accepts_seed: true,
     create: |config_json: &str| HfEntityMatcherTrainable::from_json(config_json),
 }
 
@@ -35,5 +37,6 @@ batch_size = 1
 # bf16 = false                           # bf16 autocast for the forward pass
 # hf_auth_token = "hf_..."
 "#,
+    path_keys: ["model"],
     create: |config_json: &str| HfEntityMatcher::from_json(config_json),
 }

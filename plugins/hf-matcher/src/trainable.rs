@@ -356,7 +356,7 @@ impl Trainable for HfEntityMatcherTrainable {
         let config: AdamWConfig =
             serde_json::from_value(value).map_err(|e| format!("optimizer config: {e}"))?;
         match &mut self.optimizer {
-            // Restored by load_state: keep the moments, take the new hyper-parameters.
+            // Restored by resume: keep the moments, take the new hyper-parameters.
             Some(opt) => opt.config = config,
             None => {
                 let params = self
@@ -446,8 +446,9 @@ impl Trainable for HfEntityMatcherTrainable {
         std::fs::write(&path, text).map_err(|e| format!("writing {}: {e}", path.display()))
     }
 
-    fn load_state(&mut self, dir: &str) -> OpResult<()> {
+    fn resume(&mut self, dir: &str) -> OpResult<()> {
         let dir = Path::new(dir);
+        self.model.load_weights(dir).map_err(|e| e.to_string())?;
         let path = dir.join(STATE_FILE);
         let text = std::fs::read_to_string(&path)
             .map_err(|e| format!("reading {}: {e}", path.display()))?;

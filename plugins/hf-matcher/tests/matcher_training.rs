@@ -137,9 +137,11 @@ fn resume_from_saved_state_gives_identical_next_steps() {
     a.save_state(ckpt.to_str().unwrap()).unwrap();
     let next_a = train_steps(&mut a, &data, 2);
 
-    let mut b = trainable(&ckpt, 0);
+    // Built as the interrupted run was (from the pretrained model, another head seed): resume
+    // replaces the weights, the optimizer and RNG state by the checkpoint's.
+    let mut b = trainable(&dir.join("base"), 0);
     b.configure_optimizer(1.0, "{}").unwrap(); // the saved hyper-parameters win
-    b.load_state(ckpt.to_str().unwrap()).unwrap();
+    b.resume(ckpt.to_str().unwrap()).unwrap();
     let next_b = train_steps(&mut b, &data, 2);
     assert_eq!(next_a, next_b);
     std::fs::remove_dir_all(&dir).ok();

@@ -291,7 +291,7 @@ fn report_metrics(report: &Report, accuracy: f64) -> Vec<Metric> {
         out.push(Metric::new(format!("{row}/precision"), r.precision));
         out.push(Metric::new(format!("{row}/recall"), r.recall));
         out.push(Metric::new(format!("{row}/f1-score"), r.f1));
-        out.push(Metric::new(format!("{row}/support"), r.support as f64));
+        out.push(Metric::count(format!("{row}/support"), r.support as f64));
     }
     out.push(Metric::new("accuracy", accuracy));
     out
@@ -310,10 +310,10 @@ fn medkit_metrics(report: &Report, accuracy: f64, average: Average, by_label: bo
     out.push(Metric::new(format!("{prefix}_recall"), row.recall));
     out.push(Metric::new(format!("{prefix}_f1-score"), row.f1));
     if average == Average::Micro {
-        out.push(Metric::new("overall_support", row.support as f64));
+        out.push(Metric::count("overall_support", row.support as f64));
         out.push(Metric::new("overall_acc", accuracy));
     } else {
-        out.push(Metric::new("support", row.support as f64));
+        out.push(Metric::count("support", row.support as f64));
         out.push(Metric::new("accuracy", accuracy));
     }
     if by_label {
@@ -321,7 +321,7 @@ fn medkit_metrics(report: &Report, accuracy: f64, average: Average, by_label: bo
             out.push(Metric::new(format!("{label}_precision"), r.precision));
             out.push(Metric::new(format!("{label}_recall"), r.recall));
             out.push(Metric::new(format!("{label}_f1-score"), r.f1));
-            out.push(Metric::new(format!("{label}_support"), r.support as f64));
+            out.push(Metric::count(format!("{label}_support"), r.support as f64));
         }
     }
     out
@@ -367,9 +367,14 @@ impl MetricsComputer for SeqevalOp {
 
     fn compute(&mut self) -> OpResult<Vec<Metric>> {
         let result = self.metrics().map_err(|e| e.to_string());
+        self.reset()?;
+        result
+    }
+
+    fn reset(&mut self) -> OpResult<()> {
         self.y_true.clear();
         self.y_pred.clear();
-        result
+        Ok(())
     }
 }
 

@@ -122,6 +122,26 @@ impl TokenClassifier {
         Ok(model)
     }
 
+    /// Replaces every weight by the one of a checkpoint this model's `save` wrote (same
+    /// architecture and labels): how a training run resumes. The variables stay the same
+    /// tensors, so an optimizer holding them goes on with the loaded values.
+    pub fn load_weights(&mut self, dir: &Path) -> Result<(), ModelError> {
+        let ckpt = weights::load_dir(dir)?;
+        let prefix = format!("{}.", self.config.family().prefix());
+        for (name, mut var) in self.vs.variables() {
+            let src = ckpt
+                .tensors
+                .get(&name)
+                .or_else(|| ckpt.tensors.get(name.strip_prefix(&prefix)?))
+                .ok_or_else(|| ModelError::MissingTensor {
+                    name: name.clone(),
+                    path: ckpt.path.clone(),
+                })?;
+            copy_into(&mut var, src, &name, &ckpt.path)?;
+        }
+        Ok(())
+    }
+
     fn load_head(
         &self,
         ckpt: &mut Checkpoint,
