@@ -8,6 +8,7 @@ scripts/setup.sh
 command -v chromium >/dev/null || scripts/setup-chromium.sh  # headless browser for tests/tests/report_html.rs
 cargo fmt --all --check
 cargo clippy --release --workspace --all-targets -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc --release -p medkit-sdk --no-deps  # the SDK's docs are the author's guide
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 cargo test --release --workspace "$@" 2>&1 | tee "$log"

@@ -14,7 +14,7 @@
 //!
 //! Dropped entities take the relations that pointed at them along.
 
-use medkit_sdk::{Annotation, AnySpan, Segment, TextDocument};
+use medkit_sdk::{AnySpan, Segment, TextDocument};
 use serde::Deserialize;
 use std::collections::HashSet;
 use std::path::Path;
@@ -152,7 +152,7 @@ pub fn check_documents(
             counts.overlapping_docs += 1;
         }
         if !drop.is_empty() {
-            remove_entities(doc, &drop);
+            doc.remove_entities(|e| drop.contains(e.uid.as_str()));
         }
     }
     Ok(counts)
@@ -206,20 +206,10 @@ fn extent(e: &Segment) -> Option<(u64, u64)> {
     (s < t).then_some((s, t))
 }
 
-fn remove_entities(doc: &mut TextDocument, drop: &HashSet<String>) {
-    doc.anns.retain(|a| match a {
-        Annotation::Entity(e) => !drop.contains(e.uid.as_str()),
-        Annotation::Relation(r) => {
-            !drop.contains(r.source_id.as_str()) && !drop.contains(r.target_id.as_str())
-        }
-        Annotation::Segment(_) => true,
-    });
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use medkit_sdk::Span;
+    use medkit_sdk::{Annotation, Span};
 
     fn ent(uid: &str, text: &str, spans: &[(u64, u64)]) -> Annotation {
         Annotation::Entity(Segment {

@@ -10,7 +10,7 @@
 
 use anyhow::{anyhow, Context as _};
 use medkit_corpus::medkit_json::{read_documents, StreamingDocumentWriter};
-use medkit_sdk::{Annotation, NerBox, Segment, SegmentationBox, TextDocument};
+use medkit_sdk::{Annotation, NerOperationBox, Segment, SegmentationOperationBox, TextDocument};
 use std::path::Path;
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -34,7 +34,7 @@ pub struct Segments {
     pub label: Option<String>,
     /// Run on the raw segment of each document that has no segment of `label`; its segments
     /// are added to the document.
-    pub segmentation: Option<SegmentationBox>,
+    pub segmentation: Option<SegmentationOperationBox>,
 }
 
 impl Segments {
@@ -121,7 +121,7 @@ impl Segments {
 /// With `drop_existing`, the documents' entities are removed first (so the output holds
 /// predictions only, e.g. to score them against the input's gold entities).
 pub fn annotate_batch(
-    ner: &mut NerBox,
+    ner: &mut NerOperationBox,
     batch: &mut [TextDocument],
     drop_existing: bool,
     segments: &mut Segments,
@@ -129,7 +129,7 @@ pub fn annotate_batch(
 ) -> anyhow::Result<usize> {
     if drop_existing {
         for doc in batch.iter_mut() {
-            remove_entities(doc);
+            doc.remove_entities(|_| true);
         }
     }
     let (inputs, owners) = segments.collect(batch, stats)?;
@@ -153,19 +153,6 @@ pub fn annotate_batch(
             .extend(entities.into_iter().map(Annotation::Entity));
     }
     Ok(count)
-}
-
-/// Removes the document's entities and the relations that pointed at them.
-fn remove_entities(doc: &mut TextDocument) {
-    let removed: std::collections::HashSet<String> =
-        doc.entities().map(|e| e.uid.to_string()).collect();
-    doc.anns.retain(|a| match a {
-        Annotation::Entity(_) => false,
-        Annotation::Relation(r) => {
-            !removed.contains(r.source_id.as_str()) && !removed.contains(r.target_id.as_str())
-        }
-        Annotation::Segment(_) => true,
-    });
 }
 
 /// Says how many documents had no segment to annotate (they got no entity).
@@ -194,7 +181,7 @@ pub fn call_size(batch_size: usize) -> usize {
 /// Annotates the medkit JSONL file `input` into `output` (see the module doc for the `.partial`
 /// file).
 pub fn annotate_file(
-    ner: &mut NerBox,
+    ner: &mut NerOperationBox,
     input: &Path,
     output: &Path,
     batch_size: usize,
@@ -238,7 +225,7 @@ pub fn annotate_file(
 
 #[allow(clippy::too_many_arguments)]
 fn annotate_into(
-    ner: &mut NerBox,
+    ner: &mut NerOperationBox,
     input: &Path,
     docs: medkit_corpus::medkit_json::DocumentReader,
     writer: &mut StreamingDocumentWriter,

@@ -12,7 +12,7 @@ use crate::plugins::PluginSet;
 use abi_stable::std_types::{ROption, RString, RVec};
 use anyhow::{anyhow, bail, Context as _};
 use medkit_sdk::{
-    LabelledSpan, MetricKind, MetricsBox, Operation, OperationKind, Segment, Span,
+    LabelledSpan, MetricKind, MetricsComputerBox, Operation, OperationKind, Segment, Span,
     TaggingSchemeBox, TextDocument, TokenSpan,
 };
 use serde_json::{json, Map, Value};
@@ -165,7 +165,7 @@ fn metrics_config(o: &EvaluateOptions) -> Value {
     }
 }
 
-fn create_metrics(plugins: &PluginSet, o: &EvaluateOptions) -> anyhow::Result<MetricsBox> {
+fn create_metrics(plugins: &PluginSet, o: &EvaluateOptions) -> anyhow::Result<MetricsComputerBox> {
     let config = metrics_config(o);
     match plugins.create(OperationKind::Metrics, &o.metrics_operation, &config)? {
         Operation::Metrics(op) => Ok(op),

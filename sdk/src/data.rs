@@ -102,6 +102,19 @@ pub struct Relation {
 }
 
 impl Segment {
+    /// A segment or entity over `spans` of its document, with a new medkit uid, no attribute
+    /// and empty metadata; `text` is what the spans cover.
+    pub fn new(label: &str, text: &str, spans: Vec<Span>) -> Self {
+        Segment {
+            uid: crate::medkit::new_uid().into(),
+            label: label.into(),
+            spans: spans.into_iter().map(AnySpan::Span).collect(),
+            text: text.into(),
+            attrs: RVec::new(),
+            metadata: "{}".into(),
+        }
+    }
+
     /// Copies of this segment's attributes whose label is in `labels` (label order, then
     /// attribute order), each with a new uid: medkit's `attrs_to_copy`.
     pub fn copied_attrs(&self, labels: &[String]) -> Vec<Attribute> {
@@ -142,6 +155,35 @@ pub struct TextDocument {
 }
 
 impl TextDocument {
+    /// A document without annotations, attributes or metadata.
+    pub fn new(uid: &str, text: &str) -> Self {
+        TextDocument {
+            uid: uid.into(),
+            text: text.into(),
+            metadata: "{}".into(),
+            anns: RVec::new(),
+            attrs: RVec::new(),
+        }
+    }
+
+    /// Removes the entities for which `drop` is true and the relations pointing at them (as
+    /// medkit, a relation never outlives its source or target); returns how many entities went.
+    pub fn remove_entities(&mut self, mut drop: impl FnMut(&Segment) -> bool) -> usize {
+        let removed: std::collections::HashSet<RString> = self
+            .entities()
+            .filter(|e| drop(e))
+            .map(|e| e.uid.clone())
+            .collect();
+        self.anns.retain(|a| match a {
+            Annotation::Entity(e) => !removed.contains(&e.uid),
+            Annotation::Relation(r) => {
+                !removed.contains(&r.source_id) && !removed.contains(&r.target_id)
+            }
+            Annotation::Segment(_) => true,
+        });
+        removed.len()
+    }
+
     /// The entities of the document, in order.
     pub fn entities(&self) -> impl Iterator<Item = &Segment> {
         self.anns.iter().filter_map(|a| match a {
@@ -220,7 +262,7 @@ pub struct LabelledSpan {
     pub end: u64,
 }
 
-/// A token's character range; `None` for special tokens ([CLS], <s>, …).
+/// A token's character range; `None` for special tokens (`[CLS]`, `<s>`, …).
 pub type TokenSpan = abi_stable::std_types::ROption<Span>;
 
 /// The model input of one example: plain ids, padded and turned into tensors by the trainable.
@@ -265,4 +307,38 @@ impl Phase {
 pub struct EpochMetrics {
     pub train: RVec<Metric>,
     pub eval: RVec<Metric>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn removing_entities_removes_their_relations() {
+        let mut doc = TextDocument::new("d", "Fièvre et toux.");
+        let fever = Segment::new("problem", "Fièvre", vec![Span::new(0, 6)]);
+        let cough = Segment::new("problem", "toux", vec![Span::new(10, 14)]);
+        let rel = |s: &Segment, t: &Segment| {
+            Annotation::Relation(Relation {
+                uid: crate::new_uid().into(),
+                label: "with".into(),
+                source_id: s.uid.clone(),
+                target_id: t.uid.clone(),
+                attrs: RVec::new(),
+                metadata: "{}".into(),
+            })
+        };
+        doc.anns = vec![
+            rel(&fever, &cough),
+            Annotation::Entity(fever.clone()),
+            Annotation::Entity(cough.clone()),
+            Annotation::Segment(doc.raw_segment()),
+        ]
+        .into();
+        assert_eq!(doc.remove_entities(|e| e.text.as_str() == "toux"), 1);
+        assert_eq!(doc.anns.len(), 2, "{:?}", doc.anns);
+        assert_eq!(doc.entities().next().unwrap().uid, fever.uid);
+        assert_eq!(doc.remove_entities(|_| true), 1);
+        assert!(matches!(doc.anns[..], [Annotation::Segment(_)]));
+    }
 }

@@ -14,6 +14,7 @@ pub fn guard<T>(f: impl FnOnce() -> Result<T, String>) -> RResult<T, RString> {
     }
 }
 
+/// The text of a panic payload (`&str` or `String`), for turning a caught panic into an error.
 pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
         (*s).to_string()

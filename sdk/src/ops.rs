@@ -19,9 +19,11 @@ use abi_stable::{
 pub type OpResult<T> = Result<T, String>;
 type AbiResult<T> = RResult<T, RString>;
 
-/// Kinds of operation a plugin can register.
-#[repr(u8)]
-#[derive(StableAbi, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// Kinds of operation a plugin can register. It crosses the ABI by name ([`as_str`](Self::as_str)),
+/// so that a kind added later leaves existing plugins loadable: a host skips the operations of a
+/// kind it does not know.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum OperationKind {
     Ner,
     TaggingScheme,
@@ -49,6 +51,10 @@ impl OperationKind {
             OperationKind::Trainable => "trainable",
             OperationKind::Segmentation => "segmentation",
         }
+    }
+    /// The kind of this name (`as_str`'s inverse); None for a kind this SDK does not know.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
     }
 }
 
@@ -174,14 +180,14 @@ pub trait Trainable: Send + 'static {
 // ---------------------------------------------------------------- ABI twins
 
 #[sabi_trait]
-pub trait AbiNer: Send {
+pub trait AbiNerOperation: Send {
     fn run(&mut self, segments: RVec<Segment>) -> RResult<RVec<Segment>, RString>;
     #[sabi(last_prefix_field)]
     fn run_batch(&mut self, segments: RVec<Segment>) -> RResult<RVec<RVec<Segment>>, RString>;
 }
 
 #[sabi_trait]
-pub trait AbiSegmentation: Send {
+pub trait AbiSegmentationOperation: Send {
     #[sabi(last_prefix_field)]
     fn run_batch(&mut self, segments: RVec<Segment>) -> RResult<RVec<RVec<Segment>>, RString>;
 }
@@ -203,7 +209,7 @@ pub trait AbiTaggingScheme: Send {
 }
 
 #[sabi_trait]
-pub trait AbiMetrics: Send {
+pub trait AbiMetricsComputer: Send {
     fn set_labels(&mut self, id_to_label: RVec<RString>) -> RResult<(), RString>;
     fn prepare_batch(
         &mut self,
@@ -216,7 +222,7 @@ pub trait AbiMetrics: Send {
 }
 
 #[sabi_trait]
-pub trait AbiCallback: Send {
+pub trait AbiTrainerCallback: Send {
     fn on_train_begin(&mut self, config_json: RStr<'_>) -> RResult<(), RString>;
     fn on_train_end(&mut self) -> RResult<(), RString>;
     fn on_epoch_begin(&mut self, epoch: u32) -> RResult<(), RString>;
@@ -263,23 +269,26 @@ pub trait AbiTrainable: Send {
     fn resume(&mut self, checkpoint_dir: RStr<'_>) -> RResult<(), RString>;
 }
 
-pub type NerBox = AbiNer_TO<'static, RBox<()>>;
+pub type NerOperationBox = AbiNerOperation_TO<'static, RBox<()>>;
 pub type TaggingSchemeBox = AbiTaggingScheme_TO<'static, RBox<()>>;
-pub type MetricsBox = AbiMetrics_TO<'static, RBox<()>>;
-pub type CallbackBox = AbiCallback_TO<'static, RBox<()>>;
+pub type MetricsComputerBox = AbiMetricsComputer_TO<'static, RBox<()>>;
+pub type TrainerCallbackBox = AbiTrainerCallback_TO<'static, RBox<()>>;
 pub type TrainableBox = AbiTrainable_TO<'static, RBox<()>>;
-pub type SegmentationBox = AbiSegmentation_TO<'static, RBox<()>>;
+pub type SegmentationOperationBox = AbiSegmentationOperation_TO<'static, RBox<()>>;
 
-/// A constructed operation, as the host receives it.
+/// A constructed operation, as the host receives it. Non-exhaustive across the ABI
+/// ([`Operation_NE`]): a variant added in a later SDK keeps the layout, so existing plugins load.
 #[repr(u8)]
 #[derive(StableAbi)]
+#[sabi(kind(WithNonExhaustive(size = [usize; 8], traits(Sync = false))))]
+#[non_exhaustive]
 pub enum Operation {
-    Ner(NerBox),
+    Ner(NerOperationBox),
     TaggingScheme(TaggingSchemeBox),
-    Metrics(MetricsBox),
-    Callback(CallbackBox),
+    Metrics(MetricsComputerBox),
+    Callback(TrainerCallbackBox),
     Trainable(TrainableBox),
-    Segmentation(SegmentationBox),
+    Segmentation(SegmentationOperationBox),
 }
 
 impl Operation {
@@ -294,22 +303,25 @@ impl Operation {
         }
     }
     pub fn ner(op: impl NerOperation) -> Self {
-        Operation::Ner(AbiNer_TO::from_value(Guarded(op), TD_Opaque))
+        Operation::Ner(AbiNerOperation_TO::from_value(Guarded(op), TD_Opaque))
     }
     pub fn tagging_scheme(op: impl TaggingScheme) -> Self {
         Operation::TaggingScheme(AbiTaggingScheme_TO::from_value(Guarded(op), TD_Opaque))
     }
     pub fn metrics(op: impl MetricsComputer) -> Self {
-        Operation::Metrics(AbiMetrics_TO::from_value(Guarded(op), TD_Opaque))
+        Operation::Metrics(AbiMetricsComputer_TO::from_value(Guarded(op), TD_Opaque))
     }
     pub fn callback(op: impl TrainerCallback) -> Self {
-        Operation::Callback(AbiCallback_TO::from_value(Guarded(op), TD_Opaque))
+        Operation::Callback(AbiTrainerCallback_TO::from_value(Guarded(op), TD_Opaque))
     }
     pub fn trainable(op: impl Trainable) -> Self {
         Operation::Trainable(AbiTrainable_TO::from_value(Guarded(op), TD_Opaque))
     }
     pub fn segmentation(op: impl SegmentationOperation) -> Self {
-        Operation::Segmentation(AbiSegmentation_TO::from_value(Guarded(op), TD_Opaque))
+        Operation::Segmentation(AbiSegmentationOperation_TO::from_value(
+            Guarded(op),
+            TD_Opaque,
+        ))
     }
 }
 
@@ -326,7 +338,7 @@ fn nested(v: RVec<RVec<i64>>) -> Vec<Vec<i64>> {
     v.into_iter().map(|x| x.into_vec()).collect()
 }
 
-impl<T: NerOperation> AbiNer for Guarded<T> {
+impl<T: NerOperation> AbiNerOperation for Guarded<T> {
     fn run(&mut self, segments: RVec<Segment>) -> AbiResult<RVec<Segment>> {
         guard(|| self.0.run(segments.into_vec()).map(RVec::from))
     }
@@ -339,7 +351,7 @@ impl<T: NerOperation> AbiNer for Guarded<T> {
     }
 }
 
-impl<T: SegmentationOperation> AbiSegmentation for Guarded<T> {
+impl<T: SegmentationOperation> AbiSegmentationOperation for Guarded<T> {
     fn run_batch(&mut self, segments: RVec<Segment>) -> AbiResult<RVec<RVec<Segment>>> {
         guard(|| {
             self.0
@@ -377,7 +389,7 @@ impl<T: TaggingScheme> AbiTaggingScheme for Guarded<T> {
     }
 }
 
-impl<T: MetricsComputer> AbiMetrics for Guarded<T> {
+impl<T: MetricsComputer> AbiMetricsComputer for Guarded<T> {
     fn set_labels(&mut self, id_to_label: RVec<RString>) -> AbiResult<()> {
         guard(|| self.0.set_labels(strings(id_to_label)))
     }
@@ -399,7 +411,7 @@ impl<T: MetricsComputer> AbiMetrics for Guarded<T> {
     }
 }
 
-impl<T: TrainerCallback> AbiCallback for Guarded<T> {
+impl<T: TrainerCallback> AbiTrainerCallback for Guarded<T> {
     fn on_train_begin(&mut self, config_json: RStr<'_>) -> AbiResult<()> {
         guard(|| self.0.on_train_begin(config_json.as_str()))
     }

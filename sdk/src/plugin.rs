@@ -13,7 +13,7 @@
 //! names no plugin's key.
 
 use crate::guard::guard;
-use crate::ops::{Operation, OperationKind};
+use crate::ops::{Operation, OperationKind, Operation_NE};
 use abi_stable::{
     declare_root_module_statics,
     library::RootModule,
@@ -51,7 +51,7 @@ pub struct Registration {
 pub struct ConfigContract {
     /// Keys whose string value is a path: the host resolves a relative one against the pipeline
     /// file's folder when something exists there (else it is left as is: a hub model name, say),
-    /// and replaces `@best` / `@last` by the pipeline's [train] checkpoint.
+    /// and replaces `@best` / `@last` by the pipeline's `[train]` checkpoint.
     pub path_keys: RVec<RString>,
     /// Keys whose string value is a path the operation writes: a relative one is always
     /// resolved against the pipeline file's folder.
@@ -81,11 +81,19 @@ pub fn registrations(crate_name: &str) -> Vec<&'static Registration> {
 #[derive(StableAbi, Clone, Debug)]
 pub struct OperationInfo {
     pub name: RString,
-    pub kind: OperationKind,
+    /// The kind's name ([`OperationKind::as_str`]); see [`OperationInfo::kind`].
+    pub kind_name: RString,
     pub version: RString,
     pub description: RString,
     pub config_example: RString,
     pub contract: ConfigContract,
+}
+
+impl OperationInfo {
+    /// The operation's kind; None for a kind this SDK does not know (a newer plugin's).
+    pub fn kind(&self) -> Option<OperationKind> {
+        OperationKind::parse(&self.kind_name)
+    }
 }
 
 /// Describes a plugin across the ABI.
@@ -115,11 +123,12 @@ pub struct PluginMod {
     /// Routes the plugin's `log` records to the host; `max_level` as `log::LevelFilter as u8`.
     pub set_log_sink: extern "C" fn(sink: LogSink, max_level: u8),
     #[sabi(last_prefix_field)]
+    /// `kind`: the kind's name ([`OperationKind::as_str`]).
     pub create: extern "C" fn(
-        kind: OperationKind,
+        kind: RStr<'_>,
         name: RStr<'_>,
         config_json: RStr<'_>,
-    ) -> RResult<Operation, RString>,
+    ) -> RResult<Operation_NE, RString>,
 }
 
 impl RootModule for PluginModRef {
@@ -139,7 +148,7 @@ pub fn describe_impl(
             .into_iter()
             .map(|r| OperationInfo {
                 name: r.name.into(),
-                kind: r.kind,
+                kind_name: r.kind.as_str().into(),
                 version: r.version.into(),
                 description: r.description.into(),
                 config_example: r.config_example.into(),
@@ -163,16 +172,16 @@ pub fn describe_impl(
 #[doc(hidden)]
 pub fn create_impl(
     crate_name: &'static str,
-    kind: OperationKind,
+    kind: RStr<'_>,
     name: RStr<'_>,
     config_json: RStr<'_>,
-) -> RResult<Operation, RString> {
+) -> RResult<Operation_NE, RString> {
     guard(|| {
         let reg = registrations(crate_name)
             .into_iter()
-            .find(|r| r.kind == kind && r.name == name.as_str())
-            .ok_or_else(|| format!("no {} operation named '{}'", kind.as_str(), name))?;
-        (reg.create)(config_json.as_str())
+            .find(|r| r.kind.as_str() == kind.as_str() && r.name == name.as_str())
+            .ok_or_else(|| format!("no {kind} operation named '{name}'"))?;
+        (reg.create)(config_json.as_str()).map(Operation_NE::new)
     })
 }
 
@@ -293,10 +302,10 @@ macro_rules! export_plugin {
                 $crate::plugin::set_log_sink_impl(sink, max_level)
             }
             extern "C" fn create(
-                kind: $crate::OperationKind,
+                kind: RStr<'_>,
                 name: RStr<'_>,
                 config_json: RStr<'_>,
-            ) -> RResult<$crate::Operation, RString> {
+            ) -> RResult<$crate::Operation_NE, RString> {
                 $crate::plugin::create_impl(env!("CARGO_PKG_NAME"), kind, name, config_json)
             }
             pub fn root_module() -> $crate::PluginModRef {

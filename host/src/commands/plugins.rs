@@ -15,7 +15,7 @@ pub fn run(ctx: &Context, _args: Args) -> anyhow::Result<()> {
         for op in p.info.operations.iter() {
             println!(
                 "  {:<15} {:<22} {}",
-                op.kind.as_str(),
+                op.kind_name.as_str(),
                 op.name.as_str(),
                 op.description.as_str()
             );

@@ -59,11 +59,21 @@ impl PluginSet {
         };
         let idx = self.plugins.len();
         for op in plugin.info.operations.iter() {
-            let key = (op.kind, op.name.to_string());
+            let Some(kind) = op.kind() else {
+                log::warn!(
+                    "plugin {}: operation '{}' is of kind '{}', unknown to this host (built \
+                     against a newer SDK?); it is ignored",
+                    file.display(),
+                    op.name,
+                    op.kind_name
+                );
+                continue;
+            };
+            let key = (kind, op.name.to_string());
             if let Some(&other) = self.index.get(&key) {
                 let msg = format!(
                     "duplicate {} operation '{}': already provided by {}; this one is ignored",
-                    op.kind.as_str(),
+                    kind.as_str(),
                     op.name,
                     self.plugins[other].path.display()
                 );
@@ -99,7 +109,7 @@ impl PluginSet {
                 p.info
                     .operations
                     .iter()
-                    .find(|o| o.kind == kind && o.name.as_str() == name)
+                    .find(|o| o.kind() == Some(kind) && o.name.as_str() == name)
             })
             .map(|o| o.contract.clone())
             .unwrap_or_default()
@@ -143,16 +153,29 @@ impl PluginSet {
             anyhow!(msg)
         })?;
         let config_text = serde_json::to_string(config)?;
-        let op = (plugin.module.create())(kind, RStr::from_str(name), RStr::from_str(&config_text))
-            .into_result()
-            .map_err(|e| anyhow!("{}", name_config_key(&e, config)))
-            .with_context(|| {
-                format!(
-                    "creating {} operation '{name}' (plugin {})",
-                    kind.as_str(),
-                    plugin.path.display()
-                )
-            })?;
+        let create = plugin.module.create();
+        let kind_name = RStr::from_str(kind.as_str());
+        let op = create(
+            kind_name,
+            RStr::from_str(name),
+            RStr::from_str(&config_text),
+        )
+        .into_result()
+        .map_err(|e| anyhow!("{}", name_config_key(&e, config)))
+        .with_context(|| {
+            format!(
+                "creating {} operation '{name}' (plugin {})",
+                kind.as_str(),
+                plugin.path.display()
+            )
+        })?;
+        let op = op.into_enum().map_err(|_| {
+            anyhow!(
+                "plugin {} returned operation '{name}' as a kind this host does not know (built \
+                 against a newer SDK?)",
+                plugin.path.display()
+            )
+        })?;
         if op.kind() != kind {
             return Err(anyhow!(
                 "plugin {} returned a {} operation when asked for {} operation '{name}'",

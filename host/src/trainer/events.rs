@@ -2,16 +2,16 @@
 //! reported (once per callback and event kind) and training goes on.
 
 use abi_stable::std_types::RStr;
-use medkit_sdk::{CallbackBox, EpochMetrics, Phase};
+use medkit_sdk::{EpochMetrics, Phase, TrainerCallbackBox};
 use std::collections::HashSet;
 
 pub struct Callbacks {
-    items: Vec<(String, CallbackBox)>,
+    items: Vec<(String, TrainerCallbackBox)>,
     reported: HashSet<(usize, &'static str)>,
 }
 
 impl Callbacks {
-    pub fn new(items: Vec<(String, CallbackBox)>) -> Self {
+    pub fn new(items: Vec<(String, TrainerCallbackBox)>) -> Self {
         Self {
             items,
             reported: HashSet::new(),
@@ -22,7 +22,7 @@ impl Callbacks {
         &mut self,
         event: &'static str,
         mut f: impl FnMut(
-            &mut CallbackBox,
+            &mut TrainerCallbackBox,
         ) -> abi_stable::std_types::RResult<(), abi_stable::std_types::RString>,
     ) {
         for (i, (name, cb)) in self.items.iter_mut().enumerate() {

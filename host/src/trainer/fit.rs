@@ -8,7 +8,9 @@ use super::scheduler::{improves, LrScheduler};
 use abi_stable::std_types::{RStr, RVec};
 use anyhow::{anyhow, bail, Context as _};
 use medkit_corpus::io;
-use medkit_sdk::{EpochMetrics, Features, Metric, MetricsBox, Phase, TextDocument, TrainableBox};
+use medkit_sdk::{
+    EpochMetrics, Features, Metric, MetricsComputerBox, Phase, TextDocument, TrainableBox,
+};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -32,7 +34,7 @@ pub struct Trainer {
     pub config: TrainerConfig,
     pub trainable: TrainableBox,
     /// Metrics computers (`[[train.metrics]]`), each with its operation name.
-    pub metrics: Vec<(String, MetricsBox)>,
+    pub metrics: Vec<(String, MetricsComputerBox)>,
     pub callbacks: Callbacks,
     /// Set (e.g. by SIGINT/SIGTERM) to stop at the next step boundary with a resumable checkpoint.
     pub interrupt: Option<Arc<AtomicBool>>,

@@ -60,7 +60,10 @@ pub fn run<T: Send>(
             .map(|h| {
                 h.join().unwrap_or_else(|p| {
                     failed.store(true, Ordering::Relaxed);
-                    Err(format!("inference stream panicked: {}", panic_text(&p)))
+                    Err(format!(
+                        "inference stream panicked: {}",
+                        medkit_sdk::panic_message(&*p)
+                    ))
                 })
             })
             .collect()
@@ -76,13 +79,6 @@ pub fn run<T: Send>(
         .enumerate()
         .map(|(i, t)| t.ok_or_else(|| format!("inference job {i} did not run")))
         .collect()
-}
-
-fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
-    p.downcast_ref::<String>()
-        .cloned()
-        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_else(|| "unknown panic".into())
 }
 
 /// libtorch's intra-op thread count, set for a scope. The setting is process-wide, which is

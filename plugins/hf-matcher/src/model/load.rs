@@ -54,11 +54,7 @@ impl TokenClassifier {
         let model =
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Self::build(config, device)))
                 .map_err(|p| {
-                    let msg = p
-                        .downcast_ref::<String>()
-                        .cloned()
-                        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-                        .unwrap_or_default();
+                    let msg = medkit_sdk::panic_message(&*p);
                     ModelError::torch(
                         format!("creating the model on {device:?}"),
                         msg.lines().next().unwrap_or(""),

@@ -194,14 +194,8 @@ impl TokenClassifier {
             self.forward_t(input_ids, attention_mask, train)
         }))
         .map_err(|p| {
-            let msg = p
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()));
-            ModelError::torch(
-                "running the model",
-                msg.unwrap_or_default().lines().next().unwrap_or(""),
-            )
+            let msg = medkit_sdk::panic_message(&*p);
+            ModelError::torch("running the model", msg.lines().next().unwrap_or(""))
         })
     }
 
