@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Python counterpart of tests/encoder_bench.rs: MiniLM-L6 token classification, batch 16x128,
-2 threads, forward+backward and inference timings (transformers, sdpa attention)."""
+"""Python counterpart of plugins/hf-matcher/benches/encoder_bench.rs: MiniLM-L6 token
+classification, batch 16x128, 2 threads, forward+backward and inference timings (transformers,
+sdpa attention)."""
 import glob
 import os
 import time

@@ -21,6 +21,9 @@ test: all passed. The main cargo test run ignored $ignored test(s); they run wit
   scripts/device-check.sh     CUDA tests (encoder_cuda), on a machine with a GPU
   cargo test --release -p medkit-tests --test corpus_shared -- --ignored
                               round trips of the reference corpora in ../shared (not shipped)
-  cargo test --release -p medkit-plugin-hf --test encoder_bench --test matcher_bench -- --ignored
-                              timings, by hand
+Timings are benchmarks, not tests (BENCHMARKS.md, "How to run"):
+  python3 bench/run.py [--quick]                             the side-by-side harness
+  cargo bench -p medkit-plugin-hf --bench encoder_bench      MiniLM train step / inference
+  cargo bench -p medkit-plugin-hf --bench matcher_bench      training throughput (inputs: the
+                              header of plugins/hf-matcher/benches/matcher_bench.rs)
 MSG

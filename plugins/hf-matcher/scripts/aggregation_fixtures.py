@@ -2,7 +2,7 @@
 
 Writes tests/matcher_fixtures/aggregation.json for tests/matcher_aggregation.rs. Run from the crate
 directory with the anchor venv:  /work/.venv-anchor/bin/python scripts/aggregation_fixtures.py
-The tokenizer is a WordPiece over the tiny test BERT's vocabulary (src/ops/tiny.rs).
+The tokenizer is a WordPiece over the tiny test BERT's vocabulary (src/testing.rs).
 """
 
 import json
@@ -19,7 +19,7 @@ from transformers import PreTrainedTokenizerFast
 from transformers.pipelines.token_classification import AggregationStrategy, TokenClassificationPipeline
 
 CRATE = pathlib.Path(__file__).resolve().parent.parent
-TINY = (CRATE / "src/ops/tiny.rs").read_text()
+TINY = (CRATE / "src/testing.rs").read_text()
 VOCAB = re.findall(r'"([^"]+)"', TINY.split("pub const VOCAB")[1].split("];")[0])
 
 IOB2 = ["O", "B-problem", "I-problem", "B-treatment", "I-treatment"]

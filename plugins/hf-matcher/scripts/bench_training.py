@@ -1,5 +1,5 @@
 """Training throughput of Python medkit's HFEntityMatcherTrainable (non-padding tokens/s), on a
-synthetic corpus it also writes for the Rust benchmark (tests/matcher_bench.rs).
+synthetic corpus it also writes for the Rust benchmark (benches/matcher_bench.rs).
 
   /work/.venv-anchor/bin/python scripts/bench_training.py MODEL_DIR CORPUS_JSON [THREADS]
 """

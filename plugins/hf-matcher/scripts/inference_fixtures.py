@@ -21,7 +21,7 @@ from transformers import BertConfig, BertForTokenClassification, PreTrainedToken
 CRATE = pathlib.Path(__file__).resolve().parent.parent
 OUT = CRATE / "tests/matcher_fixtures"
 MODEL = OUT / "tiny-ner"
-TINY = (CRATE / "src/ops/tiny.rs").read_text()
+TINY = (CRATE / "src/testing.rs").read_text()
 VOCAB = re.findall(r'"([^"]+)"', TINY.split("pub const VOCAB")[1].split("];")[0])
 LABELS = ["O", "B-problem", "I-problem", "B-treatment", "I-treatment"]
 # (document text, segment spans as (start, end) or ("mod", length, [(start, end)...]))

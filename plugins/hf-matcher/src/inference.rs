@@ -6,7 +6,7 @@
 use crate::aggregation::{self, AggregationStrategy, Match, TokenInfo};
 use crate::collate;
 use crate::model::TokenClassifier;
-use crate::ops::common::{self, DeviceSpec};
+use crate::op_config::{self, DeviceSpec};
 use crate::streams;
 use crate::tokenizer::HfTokenizer;
 use medkit_sdk::spans;
@@ -79,7 +79,10 @@ pub struct HfEntityMatcher {
 
 impl HfEntityMatcher {
     pub fn from_json(config_json: &str) -> Result<Self, String> {
-        Self::new(common::parse_config(config_json, "ner hf-entity-matcher")?)
+        Self::new(op_config::parse_config(
+            config_json,
+            "ner hf-entity-matcher",
+        )?)
     }
 
     pub fn new(config: MatcherConfig) -> Result<Self, String> {
@@ -88,14 +91,14 @@ impl HfEntityMatcher {
             return Err("batch_size must be positive".into());
         }
         let device = config.device.resolve()?;
-        let dir = common::resolve_model(&config.model, config.hf_auth_token.as_deref())?;
+        let dir = op_config::resolve_model(&config.model, config.hf_auth_token.as_deref())?;
         let mut model = TokenClassifier::from_dir(&dir, None, device).map_err(|e| e.to_string())?;
         model
             .set_autocast_bf16(config.bf16)
             .map_err(|e| e.to_string())?;
         model.freeze_for_inference();
         let tokenizer = HfTokenizer::from_dir(&dir).map_err(|e| e.to_string())?;
-        let max_length = common::max_length(config.tokenizer_max_length, &dir, &model.config);
+        let max_length = op_config::max_length(config.tokenizer_max_length, &dir, &model.config);
         let specials = tokenizer
             .inner()
             .get_post_processor()

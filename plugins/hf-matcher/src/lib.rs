@@ -15,10 +15,14 @@ pub mod aggregation;
 pub mod collate;
 pub mod inference;
 mod mkl_dispatch;
-pub mod ops;
+pub mod op_config;
+pub mod optim;
 mod register;
 mod streams;
 pub mod trainable;
+
+// Test fixtures (a tiny random BERT, documents); public because the integration tests use them.
+pub mod testing;
 
 medkit_sdk::export_plugin!();
 

@@ -5,8 +5,8 @@
 use crate::collate::{self, IGNORE_INDEX};
 use crate::config::ModelConfig;
 use crate::model::TokenClassifier;
-use crate::ops::adamw::{AdamW, AdamWConfig};
-use crate::ops::common::{self, DeviceSpec};
+use crate::op_config::{self, DeviceSpec};
+use crate::optim::adamw::{AdamW, AdamWConfig};
 use crate::tokenizer::HfTokenizer;
 use medkit_sdk::spans::normalize_spans;
 use medkit_sdk::{Features, OpResult, StepOutput, TextDocument, Trainable};
@@ -81,7 +81,7 @@ pub struct HfEntityMatcherTrainable {
 impl HfEntityMatcherTrainable {
     pub fn from_json(config_json: &str) -> Result<Self, String> {
         let config: TrainableConfig =
-            common::parse_config(config_json, "trainable hf-entity-matcher")?;
+            op_config::parse_config(config_json, "trainable hf-entity-matcher")?;
         Self::new(config)
     }
 
@@ -110,7 +110,7 @@ impl HfEntityMatcherTrainable {
         }
         let device = config.device.resolve()?;
         let dir =
-            common::resolve_model(&config.model_name_or_path, config.hf_auth_token.as_deref())?;
+            op_config::resolve_model(&config.model_name_or_path, config.hf_auth_token.as_deref())?;
         let model_config =
             ModelConfig::from_file(&dir.join("config.json")).map_err(|e| e.to_string())?;
         let tags = scheme.tags(&config.labels);
@@ -138,7 +138,7 @@ impl HfEntityMatcherTrainable {
             .set_autocast_bf16(config.bf16)
             .map_err(|e| e.to_string())?;
         let tokenizer = HfTokenizer::from_dir(&dir).map_err(|e| e.to_string())?;
-        let max_length = common::max_length(config.tokenizer_max_length, &dir, &model.config);
+        let max_length = op_config::max_length(config.tokenizer_max_length, &dir, &model.config);
         let tag_to_id = id_to_label
             .iter()
             .enumerate()

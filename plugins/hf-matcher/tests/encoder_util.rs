@@ -1,4 +1,5 @@
-//! Helpers shared by the encoder_* tests (included with `mod encoder_util;`).
+//! Helpers shared by the encoder_* tests (included with `mod encoder_util;`) and
+//! benches/encoder_bench.rs (through `#[path]`).
 #![allow(dead_code)]
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -1,6 +1,6 @@
 //! Both operations are registered, and bad configs give clear errors (no panic).
 
-use medkit_plugin_hf::ops::tiny::{temp_dir, write_tiny_bert};
+use medkit_plugin_hf::testing::{temp_dir, write_tiny_bert};
 use medkit_sdk::{registrations, OperationKind};
 use serde_json::{json, Value};
 

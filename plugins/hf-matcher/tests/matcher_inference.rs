@@ -3,7 +3,7 @@
 //! long segments are windowed, batching keeps input order and results.
 
 use medkit_plugin_hf::inference::HfEntityMatcher;
-use medkit_plugin_hf::ops::tiny::{temp_dir, write_tiny_bert};
+use medkit_plugin_hf::testing::{temp_dir, write_tiny_bert};
 use medkit_plugin_hf::trainable::HfEntityMatcherTrainable;
 use medkit_sdk::{AnySpan, Attribute, NerOperation, Segment, Span, Trainable};
 use serde_json::{json, Value};

@@ -2,7 +2,7 @@
 //! dynamic padding.
 
 use medkit_plugin_hf::collate::{pack_features, pad, IGNORE_INDEX};
-use medkit_plugin_hf::ops::tiny::{document, temp_dir, write_tiny_bert};
+use medkit_plugin_hf::testing::{document, temp_dir, write_tiny_bert};
 use medkit_plugin_hf::trainable::HfEntityMatcherTrainable;
 use medkit_sdk::{Features, Trainable};
 use serde_json::json;

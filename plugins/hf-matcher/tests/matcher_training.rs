@@ -3,7 +3,7 @@
 //! and a seed reproduces a run.
 
 use medkit_plugin_hf::collate::{argmax_ids, pad};
-use medkit_plugin_hf::ops::tiny::{document, temp_dir, write_tiny_bert};
+use medkit_plugin_hf::testing::{document, temp_dir, write_tiny_bert};
 use medkit_plugin_hf::trainable::HfEntityMatcherTrainable;
 use medkit_sdk::{Features, StepOutput, Trainable};
 use serde_json::json;

@@ -2,7 +2,7 @@
 //! maps, the preprocessed features (iob2, iob2 + tag_subtokens, bilou) and the eval loss and
 //! predictions of one padded batch. Fixture made by scripts/training_fixtures.py.
 
-use medkit_plugin_hf::ops::tiny::document;
+use medkit_plugin_hf::testing::document;
 use medkit_plugin_hf::trainable::HfEntityMatcherTrainable;
 use medkit_sdk::{Features, Trainable};
 use serde::Deserialize;

@@ -1,9 +1,8 @@
 //! The `iob2`, `bilou`, `iobes` and `io` tagging-scheme operations.
 
-use crate::convert::{entities_to_tags, tags_to_entities};
-use crate::scheme::{Scheme, TaggingError};
 use medkit_sdk::abi_stable::std_types::ROption;
 use medkit_sdk::{LabelledSpan, OpResult, TaggingScheme, TokenSpan};
+use medkit_tagging::{entities_to_tags, tags_to_entities, Scheme, TaggingError};
 
 /// A tagging scheme as an SDK operation. Its config takes no keys (unknown keys are rejected so
 /// a typo does not pass silently).

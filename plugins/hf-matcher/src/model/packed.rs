@@ -196,8 +196,8 @@ mod tests {
     /// path would bypass it); bf16 first, then freezing, packs nothing and works.
     #[test]
     fn bf16_after_packing_is_refused() {
-        let dir = crate::ops::tiny::temp_dir("packed-bf16");
-        crate::ops::tiny::write_tiny_bert(&dir, 1).unwrap();
+        let dir = crate::testing::temp_dir("packed-bf16");
+        crate::testing::write_tiny_bert(&dir, 1).unwrap();
         let mut m = crate::model::TokenClassifier::from_dir(&dir, None, Device::Cpu).unwrap();
         m.freeze_for_inference();
         assert_eq!(

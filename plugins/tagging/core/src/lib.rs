@@ -1,11 +1,9 @@
-//! The tagging-scheme conversions of the `medkit-plugin-tagging` plugin, compiled as a plain
-//! library. Why a second crate over the same source files: a plugin's `cdylib + rlib` is one
-//! compilation, so its rlib carries the plugin's exported root-module symbol, and a plugin that
-//! linked it would export two root modules (a duplicate-symbol link error).
+//! Tagging-scheme conversions (IOB2, BILOU, IOBES, IO) as a plain Rust library. The
+//! `medkit-plugin-tagging` plugin wraps them as operations; plugins that convert tags themselves
+//! (the HF entity matcher) link this crate, never the plugin: a plugin's rlib carries its
+//! exported root module, and a second plugin linking it would export two.
 
-#[path = "../../src/convert.rs"]
 mod convert;
-#[path = "../../src/scheme.rs"]
 mod scheme;
 
 pub use convert::{align_labels, entities_to_tags, tags_to_entities, SPECIAL_TAG_ID};

@@ -212,6 +212,18 @@ mod tests {
         vec![None, Some((0, 3)), Some((3, 6)), None]
     }
 
+    // "The patient has asthma" between two special tokens
+    fn patient_tokens() -> Vec<Option<(usize, usize)>> {
+        vec![
+            None,
+            Some((0, 3)),
+            Some((4, 11)),
+            Some((12, 15)),
+            Some((16, 22)),
+            None,
+        ]
+    }
+
     #[test]
     fn docstring_example_bilou_and_iob2() {
         let ents = [ent("corporation", &[(0, 6)])];
@@ -250,15 +262,8 @@ mod tests {
 
     #[test]
     fn token_partially_covered_belongs_to_entity() {
-        // "The patient has asthma": entity "atien" inside token "patient", plus a 2-token entity
-        let tokens = vec![
-            None,
-            Some((0, 3)),
-            Some((4, 11)),
-            Some((12, 15)),
-            Some((16, 22)),
-            None,
-        ];
+        // entity "atien" inside token "patient", plus a 2-token entity
+        let tokens = patient_tokens();
         let ents = [ent("p", &[(5, 10)]), ent("d", &[(12, 22)])];
         assert_eq!(
             entities_to_tags(Scheme::Bilou, &ents, &tokens),
@@ -295,14 +300,7 @@ mod tests {
 
     #[test]
     fn tags_back_to_entities() {
-        let tokens = vec![
-            None,
-            Some((0, 3)),
-            Some((4, 11)),
-            Some((12, 15)),
-            Some((16, 22)),
-            None,
-        ];
+        let tokens = patient_tokens();
         let tags = s(&["O", "B-p", "I-p", "O", "B-d", "O"]);
         assert_eq!(
             tags_to_entities(Scheme::Iob2, &tags, &tokens),

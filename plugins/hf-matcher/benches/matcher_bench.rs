@@ -1,7 +1,9 @@
 //! Training throughput (non-padding tokens/s), the Rust side of scripts/bench_training.py:
-//! same corpus, batch size, warm-up and steps. Ignored by default; run in release with
-//! MEDKIT_BENCH_MODEL=<model dir> MEDKIT_BENCH_CORPUS=<json written by the script>
-//! [MEDKIT_BENCH_THREADS=2] cargo test --release -p medkit-plugin-hf --test matcher_bench -- --ignored --nocapture
+//! same corpus, batch size, warm-up and steps. One JSON line on stdout. Absolute paths: cargo runs
+//! a bench in its package's folder.
+//!
+//!     MEDKIT_BENCH_MODEL=<model dir> MEDKIT_BENCH_CORPUS=<json written by the script> \
+//!     [MEDKIT_BENCH_THREADS=2] [MEDKIT_BENCH_DEVICE=cpu] cargo bench -p medkit-plugin-hf --bench matcher_bench
 
 use medkit_plugin_hf::trainable::HfEntityMatcherTrainable;
 use medkit_sdk::{Annotation, AnySpan, Segment, Span, TextDocument, Trainable};
@@ -58,15 +60,20 @@ fn to_document(d: Doc) -> TextDocument {
     }
 }
 
-#[test]
-#[ignore = "timing, run by hand: cargo test --release -p medkit-plugin-hf --test matcher_bench -- --ignored"]
-fn training_throughput() {
+fn main() {
+    // `cargo test --all-targets` runs bench targets too, without `--bench`: no timing loops there.
+    if !std::env::args().any(|a| a == "--bench") {
+        eprintln!("matcher_bench: timings run with cargo bench");
+        return;
+    }
     let (Ok(model), Ok(corpus)) = (
         std::env::var("MEDKIT_BENCH_MODEL"),
         std::env::var("MEDKIT_BENCH_CORPUS"),
     ) else {
-        eprintln!("set MEDKIT_BENCH_MODEL and MEDKIT_BENCH_CORPUS");
-        return;
+        eprintln!(
+            "matcher_bench: set MEDKIT_BENCH_MODEL and MEDKIT_BENCH_CORPUS (see the file's header)"
+        );
+        std::process::exit(2);
     };
     let threads: i32 = std::env::var("MEDKIT_BENCH_THREADS")
         .ok()

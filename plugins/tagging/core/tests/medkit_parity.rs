@@ -1,7 +1,7 @@
 //! Parity with medkit 0.17's hf_tokenization_utils on real sub-word tokenization
 //! (fixtures/medkit_cases.json, from make_medkit_cases.py: e3c_fr sentences, all-MiniLM-L6-v2).
 
-use medkit_plugin_tagging::{align_labels, entities_to_tags, Scheme};
+use medkit_tagging::{align_labels, entities_to_tags, Scheme};
 use serde_json::Value;
 use std::collections::HashMap;
 

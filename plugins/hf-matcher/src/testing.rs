@@ -1,5 +1,6 @@
-//! A tiny random BERT (WordPiece vocab.txt, 2 layers of width 16) written to a directory, so that
-//! tests of the operations run in seconds without downloading a model.
+//! Test fixtures: a tiny random BERT (WordPiece vocab.txt, 2 layers of width 16) written to a
+//! directory, so that tests of the operations run in seconds without downloading a model, and
+//! documents with entities found by their surface text.
 
 use medkit_sdk::{Annotation, AnySpan, Segment, Span, TextDocument};
 use serde_json::json;
