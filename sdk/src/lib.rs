@@ -21,7 +21,8 @@
 //! unknown keys refused with their path), [`TextDocument::new`], [`Segment::new`],
 //! [`TextDocument::remove_entities`] (with the relations pointing at them), [`new_uid`]
 //! (medkit's uids), [`spans`] (medkit's `span_utils`: segment offsets → document spans),
-//! [`Metric::new`] / [`Metric::count`] / [`Metric::loss`], [`panic_message`].
+//! [`Metric::new`] / [`Metric::count`] / [`Metric::loss`], [`panic_message`], [`derive_seed`]
+//! (the run's per-step seeds).
 //!
 //! Spans are medkit's: character (code point) offsets, never bytes.
 //!
@@ -40,6 +41,7 @@ pub mod medkit;
 pub mod ops;
 #[doc(hidden)]
 pub mod plugin;
+pub mod seed;
 pub mod spans;
 
 pub use abi_stable;
@@ -59,6 +61,7 @@ pub use ops::{
     Trainable, TrainerCallback,
 };
 pub use plugin::ConfigContract;
+pub use seed::derive_seed;
 
 /// What crosses between host and plugin: the ABI twins of the operation traits, the operation
 /// a plugin returns, the root module and the plugin's description. For hosts.

@@ -1,15 +1,21 @@
-//! The trainer loop. In the style of burn-train: the loop emits events (`events`), callback
-//! operations consume them; metrics come from a metrics-computer operation.
+//! The trainer loop, in the style of burn-train: the loop (`fit`) runs epochs (`epoch`), emits
+//! events as values (`events`) that callback operations consume, writes and keeps checkpoints
+//! (`checkpointer`, `checkpoint`) whose `trainer_state.json` (`state`) is what resuming reads.
 
 pub mod checkpoint;
+mod checkpointer;
 pub mod config;
+mod epoch;
 pub mod events;
 pub mod fit;
 pub mod scheduler;
+pub mod state;
 
 pub use config::TrainerConfig;
-pub use events::Callbacks;
-pub use fit::{EpochTiming, ResumePoint, TrainOutcome, Trainer};
+pub use epoch::{merge_metrics, LOSS};
+pub use events::{Callbacks, Event};
+pub use fit::{EpochTiming, TrainOutcome, Trainer};
+pub use state::{ResumePoint, TrainerState};
 
 #[cfg(test)]
 mod tests;

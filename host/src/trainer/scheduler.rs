@@ -13,7 +13,6 @@ pub struct LrScheduler {
     minimize: bool,
     best: Option<f64>,
     bad_epochs: u32,
-    replayed: u64,
 }
 
 impl LrScheduler {
@@ -31,7 +30,6 @@ impl LrScheduler {
             minimize: config.metric_to_track_lr.ends_with("loss"),
             best: None,
             bad_epochs: 0,
-            replayed: 0,
         }
     }
 
@@ -55,7 +53,8 @@ impl LrScheduler {
         Some(lr)
     }
 
-    /// What resuming needs beyond the step count: the current lr and the plateau tracking.
+    /// What resuming needs: the current lr and the plateau tracking (the linear schedule is a
+    /// function of the step, which the trainer passes).
     pub fn state(&self) -> serde_json::Value {
         serde_json::json!({"lr": self.lr, "best": self.best, "bad_epochs": self.bad_epochs})
     }
@@ -68,13 +67,6 @@ impl LrScheduler {
         if let Some(b) = state.get("bad_epochs").and_then(|v| v.as_u64()) {
             self.bad_epochs = b as u32;
         }
-    }
-
-    /// Replays an optimizer step already taken (resume), without reporting.
-    pub fn on_optimizer_step_silent(&mut self) {
-        let step = self.replayed;
-        self.replayed += 1;
-        let _ = self.on_optimizer_step(step);
     }
 
     /// ReduceLROnPlateau on the tracked eval metric; None when the lr is unchanged.

@@ -270,12 +270,9 @@ fn plural(n: usize) -> &'static str {
     }
 }
 
-/// A per-step seed from (seed, step): splitmix64, so nearby steps get unrelated streams.
+/// libtorch's seed for the `step`-th step since `set_seed` (one derivation, the SDK's).
 fn step_seed(seed: u64, step: u64) -> i64 {
-    let mut z = seed ^ step.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    ((z ^ (z >> 31)) >> 1) as i64
+    (medkit_sdk::derive_seed(seed, step) >> 1) as i64
 }
 
 impl Trainable for HfEntityMatcherTrainable {

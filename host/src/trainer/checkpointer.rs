@@ -1,0 +1,100 @@
+//! Writing checkpoints during a run and keeping medkit's set of them: the last, and the best by
+//! the checkpoint metric (a former best goes when a better one arrives; an interrupted
+//! checkpoint goes once a later one exists).
+
+use super::checkpoint::{self, write_atomically};
+use super::events::{Callbacks, Event};
+use super::scheduler::improves;
+use super::state::TrainerState;
+use abi_stable::std_types::RStr;
+use anyhow::{anyhow, Context as _};
+use medkit_corpus::io;
+use medkit_sdk::TrainableBox;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+pub struct Checkpointer {
+    output_dir: PathBuf,
+    minimize: bool,
+    best: Option<(PathBuf, f64)>,
+    last: Option<PathBuf>,
+    /// An interrupted checkpoint the run resumed from, removed once a later one exists.
+    interrupted: Option<PathBuf>,
+}
+
+impl Checkpointer {
+    pub fn new(output_dir: &Path, minimize: bool) -> Self {
+        Self {
+            output_dir: output_dir.to_path_buf(),
+            minimize,
+            best: None,
+            last: None,
+            interrupted: None,
+        }
+    }
+
+    /// Goes on from a resumed run's checkpoints.
+    pub fn resumed(&mut self, best: Option<(PathBuf, f64)>, from: &Path, completed: bool) {
+        self.best = best;
+        self.last = Some(from.to_path_buf());
+        if !completed {
+            self.interrupted = Some(from.to_path_buf());
+        }
+    }
+
+    /// Writes checkpoint `name`: the trainable's model and state, the trainer's state and
+    /// config, and the epoch's metrics (`record`, null for an interrupted checkpoint).
+    pub fn save(
+        &self,
+        trainable: &mut TrainableBox,
+        callbacks: &mut Callbacks,
+        name: &str,
+        state: &TrainerState,
+        config_json: &Value,
+        record: &Value,
+    ) -> anyhow::Result<PathBuf> {
+        let shown = self.output_dir.join(name).display().to_string();
+        callbacks.emit(Event::Save { dir: &shown });
+        let state = serde_json::to_value(state)?;
+        write_atomically(&self.output_dir, name, |tmp| {
+            let dir = tmp.display().to_string();
+            let rerr = |r: abi_stable::std_types::RResult<(), _>| {
+                r.into_result().map_err(|e| anyhow!("{e}"))
+            };
+            rerr(trainable.save(RStr::from_str(&dir))).context("saving the model")?;
+            rerr(trainable.save_state(RStr::from_str(&dir)))
+                .context("saving the optimizer state")?;
+            io::write_json(&tmp.join(checkpoint::STATE_NAME), &state)?;
+            io::write_json(&tmp.join(checkpoint::CONFIG_NAME), config_json)?;
+            if !record.is_null() {
+                io::write_json(&tmp.join(checkpoint::METRICS_NAME), record)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// A complete epoch's checkpoint `dir` with its checkpoint-metric `value`: the new last,
+    /// maybe the new best.
+    pub fn track(&mut self, dir: PathBuf, value: f64) {
+        if let Some(prev) = self.last.replace(dir.clone()) {
+            if self.interrupted.as_ref() == Some(&prev) {
+                checkpoint::remove_checkpoint(&prev).ok();
+                self.interrupted = None;
+            }
+        }
+        if improves(value, self.best.as_ref().map(|(_, b)| *b), self.minimize) {
+            if let Some((old, _)) = self.best.take() {
+                checkpoint::remove_checkpoint(&old).ok();
+            }
+            self.best = Some((dir, value));
+        }
+    }
+
+    pub fn best(&self) -> Option<PathBuf> {
+        self.best.as_ref().map(|(p, _)| p.clone())
+    }
+
+    pub fn last(&self) -> Option<PathBuf> {
+        self.last.clone()
+    }
+}
