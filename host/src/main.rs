@@ -47,6 +47,13 @@ fn main() -> ExitCode {
     {
         std::env::set_var("GOMP_SPINCOUNT", "1000");
     }
+    // A closed stdout (`medkit plugins | head`) ends the process quietly, as other Unix tools
+    // do, instead of a print panicking on EPIPE (Rust ignores SIGPIPE by default).
+    #[cfg(unix)]
+    // SAFETY: called first thing, single-threaded, with the default disposition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     medkit_host::plugins::init_logging(&cli.log_level);
     let ctx = context::Context {

@@ -70,6 +70,30 @@ fn text(out: &Output) -> String {
     )
 }
 
+#[cfg(unix)]
+#[test]
+fn a_closed_stdout_ends_the_listing_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    let (_install, bin) = install();
+    // `medkit plugins | head -0`: the reader is gone before the first line is written
+    let mut child = Command::new(&bin)
+        .arg("plugins")
+        .env_remove("MEDKIT_PLUGIN_PATH")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        out.status.success() || out.status.signal() == Some(13),
+        "{:?}: {stderr}",
+        out.status
+    );
+}
+
 #[test]
 fn plugins_lists_everything_then_fails_on_a_broken_file() {
     let (_install, bin) = install();

@@ -1,5 +1,6 @@
 use crate::context::Context;
 use crate::plugins::{search_dirs, PluginSet};
+use medkit_sdk::ConfigContract;
 
 #[derive(clap::Args)]
 pub struct Args {}
@@ -14,10 +15,11 @@ pub fn run(ctx: &Context, _args: Args) -> anyhow::Result<()> {
         println!("{} {} ({})", p.info.name, p.info.version, p.path.display());
         for op in p.info.operations.iter() {
             println!(
-                "  {:<15} {:<22} {}",
+                "  {:<15} {:<22} {}{}",
                 op.kind_name.as_str(),
                 op.name.as_str(),
-                op.description.as_str()
+                op.description.as_str(),
+                contract_note(&op.contract)
             );
         }
     }
@@ -32,4 +34,52 @@ pub fn run(ctx: &Context, _args: Args) -> anyhow::Result<()> {
         anyhow::bail!("{} plugin file error(s), listed above", set.errors.len());
     }
     Ok(())
+}
+
+/// What an operation declared about its config, e.g. ` [paths: model; seed]`; empty if nothing.
+fn contract_note(c: &ConfigContract) -> String {
+    let list = |keys: &[abi_stable::std_types::RString]| {
+        keys.iter()
+            .map(|k| k.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut parts = Vec::new();
+    if !c.path_keys.is_empty() {
+        parts.push(format!("paths: {}", list(&c.path_keys)));
+    }
+    if !c.output_keys.is_empty() {
+        parts.push(format!("outputs: {}", list(&c.output_keys)));
+    }
+    if c.accepts_seed {
+        parts.push("seed".to_string());
+    }
+    if c.is_default {
+        parts.push("default".to_string());
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" [{}]", parts.join("; "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contracts_are_listed_briefly() {
+        assert_eq!(contract_note(&ConfigContract::default()), "");
+        let c = ConfigContract {
+            path_keys: vec!["model".into()].into(),
+            output_keys: vec!["out".into()].into(),
+            accepts_seed: true,
+            is_default: true,
+        };
+        assert_eq!(
+            contract_note(&c),
+            " [paths: model; outputs: out; seed; default]"
+        );
+    }
 }
