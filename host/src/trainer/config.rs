@@ -38,14 +38,38 @@ pub struct TrainerConfig {
     /// `none` (medkit's default), `linear` (warmup then linear decay) or `plateau`.
     #[serde(default)]
     pub lr_scheduler: LrSchedulerKind,
-    /// Fraction of the optimizer steps spent warming up (`linear`).
+    /// Fraction of the optimizer steps spent warming up (`linear`; rounded up, as transformers).
     #[serde(default)]
     pub warmup_ratio: f64,
-    /// `plateau`: factor applied to the lr, and epochs without improvement before applying it.
+    /// Optimizer steps spent warming up (`linear`); when > 0 it wins over `warmup_ratio`.
+    #[serde(default)]
+    pub warmup_steps: u64,
+    /// `plateau` (torch's ReduceLROnPlateau): factor applied to the lr, and epochs without
+    /// improvement before applying it.
     #[serde(default = "defaults::plateau_factor")]
     pub plateau_factor: f64,
     #[serde(default)]
     pub plateau_patience: u32,
+    /// `plateau`: an improvement is a change of more than this (relative or absolute).
+    #[serde(default = "defaults::plateau_threshold")]
+    pub plateau_threshold: f64,
+    #[serde(default)]
+    pub plateau_threshold_mode: ThresholdMode,
+    /// `plateau`: epochs after a reduction during which bad epochs are not counted.
+    #[serde(default)]
+    pub plateau_cooldown: u32,
+    /// `plateau`: the lr never goes below this.
+    #[serde(default)]
+    pub plateau_min_lr: f64,
+    /// `plateau`: "min" or "max"; default: "min" when the tracked metric is a loss, else "max".
+    #[serde(default)]
+    pub plateau_mode: Option<PlateauMode>,
+    /// Stop when the checkpoint metric has not improved (by more than
+    /// `early_stopping_threshold`) for this many epochs, as transformers' EarlyStoppingCallback.
+    #[serde(default)]
+    pub early_stopping_patience: Option<u32>,
+    #[serde(default)]
+    pub early_stopping_threshold: f64,
     /// Allow writing into an output_dir that already holds checkpoints.
     #[serde(default)]
     pub overwrite_output_dir: bool,
@@ -58,6 +82,22 @@ pub enum LrSchedulerKind {
     None,
     Linear,
     Plateau,
+}
+
+/// torch's ReduceLROnPlateau `threshold_mode`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ThresholdMode {
+    #[default]
+    Rel,
+    Abs,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum PlateauMode {
+    Min,
+    Max,
 }
 
 mod defaults {
@@ -81,6 +121,9 @@ mod defaults {
     }
     pub fn plateau_factor() -> f64 {
         0.1
+    }
+    pub fn plateau_threshold() -> f64 {
+        1e-4
     }
 }
 
@@ -106,6 +149,24 @@ impl TrainerConfig {
                 "trainer.warmup_ratio must be in [0, 1) (got {})",
                 self.warmup_ratio
             ));
+        }
+        if !(self.plateau_factor > 0.0 && self.plateau_factor < 1.0) {
+            return Err(format!(
+                "trainer.plateau_factor must be in (0, 1) (got {})",
+                self.plateau_factor
+            ));
+        }
+        for (key, v) in [
+            ("plateau_threshold", self.plateau_threshold),
+            ("plateau_min_lr", self.plateau_min_lr),
+            ("early_stopping_threshold", self.early_stopping_threshold),
+        ] {
+            if !(v >= 0.0 && v.is_finite()) {
+                return Err(format!("trainer.{key} must be >= 0 (got {v})"));
+            }
+        }
+        if self.early_stopping_patience == Some(0) {
+            return Err("trainer.early_stopping_patience must be >= 1".into());
         }
         if self.dataloader_nb_workers != 0 {
             log::warn!(

@@ -174,6 +174,15 @@ impl Trainer {
         let mut history = Vec::new();
         let mut timings = Vec::new();
         let mut checkpointer = Checkpointer::new(&output_dir, config.minimize_checkpoint_metric);
+        let mut early_stopping = config
+            .early_stopping_patience
+            .map(|patience| EarlyStopping {
+                patience,
+                threshold: config.early_stopping_threshold,
+                minimize: config.minimize_checkpoint_metric,
+                best: None,
+                bad_epochs: 0,
+            });
         let mut opt_step = 0u64;
         let (mut first_epoch, mut start_step) = (1, (0u64, 0.0f64));
         if let Some(r) = &resume {
@@ -271,10 +280,10 @@ impl Trainer {
                 learning_rate: scheduler.lr(),
             });
             if config.lr_scheduler == LrSchedulerKind::Plateau {
-                let tracked = metric_value(&eval_metrics, &config.metric_to_track_lr).context(
+                let tracked = find_metric(&eval_metrics, &config.metric_to_track_lr).context(
                     "trainer.metric_to_track_lr: the plateau scheduler needs this eval metric",
                 )?;
-                if let Some(lr) = scheduler.on_epoch_end(tracked) {
+                if let Some(lr) = scheduler.on_epoch_end(tracked.value, tracked.kind) {
                     log::info!("Reducing learning rate to {lr:e}");
                     rerr(self.trainable.set_learning_rate(lr))?;
                 }
@@ -295,7 +304,22 @@ impl Trainer {
                 &Value::Array(history.clone()),
             )?;
 
-            let is_last = epoch == config.nb_training_epochs;
+            let stop = match early_stopping.as_mut() {
+                Some(e) => e.should_stop(
+                    find_metric(&eval_metrics, &config.checkpoint_metric)
+                        .context("trainer.early_stopping_patience: on the checkpoint metric")?
+                        .value,
+                ),
+                None => false,
+            };
+            if stop {
+                log::info!(
+                    "Early stopping at epoch {epoch}: {} has not improved for {} epoch(s)",
+                    config.checkpoint_metric,
+                    config.early_stopping_patience.unwrap_or(0)
+                );
+            }
+            let is_last = epoch == config.nb_training_epochs || stop;
             let periodic = config.checkpoint_period != 0 && epoch % config.checkpoint_period == 0;
             if !is_last && !periodic {
                 continue;
@@ -318,9 +342,13 @@ impl Trainer {
                 &record,
             )?;
             // Checked after saving, as medkit does: a wrong name must not cost the trained model.
-            let value = metric_value(&eval_metrics, &config.checkpoint_metric)
-                .with_context(|| format!("checkpoint saved in {}", dir.display()))?;
+            let value = find_metric(&eval_metrics, &config.checkpoint_metric)
+                .with_context(|| format!("checkpoint saved in {}", dir.display()))?
+                .value;
             checkpointer.track(dir, value);
+            if stop {
+                break;
+            }
         }
         self.callbacks.emit(Event::TrainEnd);
         Ok(TrainOutcome {
@@ -332,11 +360,43 @@ impl Trainer {
     }
 }
 
-fn metric_value(metrics: &[Metric], name: &str) -> anyhow::Result<f64> {
+/// transformers' EarlyStoppingCallback on the checkpoint metric: an epoch improves when its
+/// value beats the best by more than `threshold`; training stops after `patience` epochs
+/// without improvement. (Its state starts afresh on resume, as transformers' does.)
+struct EarlyStopping {
+    patience: u32,
+    threshold: f64,
+    minimize: bool,
+    best: Option<f64>,
+    bad_epochs: u32,
+}
+
+impl EarlyStopping {
+    fn should_stop(&mut self, value: f64) -> bool {
+        let (beats, by_enough) = match self.best {
+            None => (true, true),
+            Some(b) => (
+                if self.minimize { value < b } else { value > b },
+                (value - b).abs() > self.threshold,
+            ),
+        };
+        if beats && by_enough {
+            self.bad_epochs = 0;
+        } else {
+            self.bad_epochs += 1;
+        }
+        // transformers' Trainer moves the best on any improvement, however small
+        if beats {
+            self.best = Some(value);
+        }
+        self.bad_epochs >= self.patience
+    }
+}
+
+fn find_metric<'a>(metrics: &'a [Metric], name: &str) -> anyhow::Result<&'a Metric> {
     metrics
         .iter()
         .find(|m| m.name.as_str() == name)
-        .map(|m| m.value)
         .ok_or_else(|| {
             anyhow!(
                 "checkpoint metric '{name}' not found in eval metrics (have: {})",
@@ -347,4 +407,31 @@ fn metric_value(metrics: &[Metric], name: &str) -> anyhow::Result<f64> {
                     .join(", ")
             )
         })
+}
+
+#[cfg(test)]
+mod early_stopping_tests {
+    use super::EarlyStopping;
+
+    fn run(values: &[f64], patience: u32, threshold: f64, minimize: bool) -> Option<usize> {
+        let mut e = EarlyStopping {
+            patience,
+            threshold,
+            minimize,
+            best: None,
+            bad_epochs: 0,
+        };
+        values.iter().position(|&v| e.should_stop(v))
+    }
+
+    #[test]
+    fn stops_after_patience_epochs_without_enough_improvement() {
+        // F1 (maximised): 0.5 best, then two epochs without improvement
+        assert_eq!(run(&[0.4, 0.5, 0.49, 0.5, 0.6], 2, 0.0, false), Some(3));
+        // small steps up, each below the threshold, count as no improvement (the best moves)
+        assert_eq!(run(&[0.5, 0.505, 0.51, 0.515], 2, 0.01, false), Some(2));
+        // a loss (minimised) that keeps falling never stops
+        assert_eq!(run(&[3.0, 2.0, 1.0, 0.5], 1, 0.0, true), None);
+        assert_eq!(run(&[3.0, 3.5], 1, 0.0, true), Some(1));
+    }
 }

@@ -435,3 +435,25 @@ fn interrupted_then_resumed_equals_uninterrupted() {
         "{names:?}"
     );
 }
+
+#[test]
+fn early_stopping_ends_training_with_a_checkpoint_of_the_last_epoch() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = Arc::new(Mutex::new(Log::default()));
+    // eval loss (the checkpoint metric, minimised): best at epoch 2, then two worse epochs
+    let mut t = trainer(tmp.path(), vec![1.0, 0.5, 0.6, 0.7, 0.1, 0.1], &log);
+    t.config.nb_training_epochs = 6;
+    t.config.checkpoint_period = 0; // only the last: early stopping must still save one
+    t.config.early_stopping_patience = Some(2);
+    let out = t.train(docs(10), docs(5)).unwrap();
+    assert_eq!(out.history.len(), 4, "stopped after epoch 4");
+    let last = out.last_checkpoint.unwrap();
+    let name = last.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(name.starts_with("checkpoint_004_"), "{name}");
+    assert_eq!(ResumePoint::read(&last).unwrap().epoch, 4);
+    // without it, all six epochs run
+    let tmp = tempfile::tempdir().unwrap();
+    let mut t = trainer(tmp.path(), vec![1.0, 0.5, 0.6, 0.7, 0.1, 0.1], &log);
+    t.config.nb_training_epochs = 6;
+    assert_eq!(t.train(docs(10), docs(5)).unwrap().history.len(), 6);
+}
