@@ -21,7 +21,7 @@ use std::path::PathBuf;
 
 /// What to evaluate and how; defaults are medkit's SeqEvalEvaluator's (bilou, macro, by label).
 /// Deserializable, so a pipeline section can hold these keys directly.
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EvaluateOptions {
     /// Tagging scheme: "iob2" or "bilou" (the tagging operation; for the default metrics
@@ -150,7 +150,7 @@ fn create_tagging(plugins: &PluginSet, name: &str) -> anyhow::Result<TaggingSche
 }
 
 /// The metrics operation's config: its own section, else the shorthands (default operation).
-fn metrics_config(o: &EvaluateOptions) -> Value {
+pub(crate) fn metrics_config(o: &EvaluateOptions) -> Value {
     use shorthands::*;
     match &o.metrics {
         Some(own) => Value::Object(own.clone()),

@@ -25,6 +25,8 @@ enum Command {
     Convert(commands::convert::Args),
     /// Run a TOML pipeline (corpus, train, evaluate, annotate stages).
     Run(commands::run::Args),
+    /// Check a TOML pipeline without running it; print it resolved, defaults filled in.
+    Check(commands::check::Args),
     /// seqeval's classification_report over sequence pairs (JSONL).
     Seqeval(commands::seqeval::Args),
     /// Evaluate predicted entities against reference documents (seqeval on tags).
@@ -63,6 +65,7 @@ fn main() -> ExitCode {
         Command::Plugins(a) => commands::plugins::run(&ctx, a),
         Command::Convert(a) => commands::convert::run(&ctx, a),
         Command::Run(a) => commands::run::run(&ctx, a),
+        Command::Check(a) => commands::check::run(&ctx, a),
         Command::Seqeval(a) => commands::seqeval::run(&ctx, a),
         Command::Evaluate(a) => commands::evaluate::run(&ctx, a),
         Command::Annotate(a) => commands::annotate::run(&ctx, a),

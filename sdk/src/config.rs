@@ -2,6 +2,7 @@
 //! author's serde struct, errors naming the key path.
 
 use serde::de::DeserializeOwned;
+use serde::Serialize;
 
 /// Parses `config_json` (empty text counts as `{}`) into `T`. Put
 /// `#[serde(deny_unknown_fields)]` on `T` so that a misspelt key is an error naming it.
@@ -20,6 +21,17 @@ pub fn parse_config<T: DeserializeOwned>(config_json: &str) -> Result<T, String>
             format!("config key '{path}': {}", e.inner())
         }
     })
+}
+
+/// [`parse_config`], then the config back as JSON with every default filled in: what an
+/// operation's `validate` returns (`medkit check` prints it). The parsed value comes too, for
+/// the checks serde cannot make.
+pub fn filled_config<T: DeserializeOwned + Serialize>(
+    config_json: &str,
+) -> Result<(T, String), String> {
+    let config: T = parse_config(config_json)?;
+    let filled = serde_json::to_string(&config).map_err(|e| format!("config: {e}"))?;
+    Ok((config, filled))
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@
 //! `examples/template-plugin` is a complete plugin in one file.
 //!
 //! Helpers, so that no author rewrites them: [`parse_config`] (a config into a serde struct,
-//! unknown keys refused with their path), [`TextDocument::new`], [`Segment::new`],
+//! unknown keys refused with their path) and [`filled_config`] (the same, for `validate`), [`TextDocument::new`], [`Segment::new`],
 //! [`TextDocument::remove_entities`] (with the relations pointing at them), [`new_uid`]
 //! (medkit's uids), [`spans`] (medkit's `span_utils`: segment offsets → document spans),
 //! [`Metric::new`] / [`Metric::count`] / [`Metric::loss`], [`panic_message`], [`derive_seed`]
@@ -52,7 +52,7 @@ pub use log;
 pub use serde;
 pub use serde_json;
 
-pub use config::parse_config;
+pub use config::{filled_config, parse_config};
 pub use data::*;
 pub use guard::panic_message;
 pub use medkit::{new_uid, ATTRIBUTE_CLASS};

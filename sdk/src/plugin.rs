@@ -19,7 +19,7 @@ use abi_stable::{
     library::RootModule,
     package_version_strings,
     sabi_types::VersionStrings,
-    std_types::{RResult, RStr, RString, RVec},
+    std_types::{ROption, RResult, RStr, RString, RVec},
     StableAbi,
 };
 
@@ -41,6 +41,9 @@ pub struct Registration {
     pub accepts_seed: bool,
     /// See [`ConfigContract::is_default`].
     pub is_default: bool,
+    /// Checks a config without building the operation (no model loaded), returning it with
+    /// its defaults filled in, as JSON text; `medkit check` and `medkit run` call it first.
+    pub validate: Option<fn(&str) -> Result<String, String>>,
     /// Builds the operation from its config, a JSON object.
     pub create: fn(&str) -> Result<Operation, String>,
 }
@@ -129,6 +132,14 @@ pub struct PluginMod {
         name: RStr<'_>,
         config_json: RStr<'_>,
     ) -> RResult<Operation_NE, RString>,
+    /// The operation's `validate` (None inside: it has none). A field after the prefix: a
+    /// plugin built before it existed still loads, and the host sees it missing.
+    #[sabi(missing_field(option))]
+    pub validate: extern "C" fn(
+        kind: RStr<'_>,
+        name: RStr<'_>,
+        config_json: RStr<'_>,
+    ) -> RResult<ROption<RString>, RString>,
 }
 
 impl RootModule for PluginModRef {
@@ -166,6 +177,25 @@ pub fn describe_impl(
             sdk_version: crate::SDK_VERSION.into(),
             operations,
         })
+    })
+}
+
+#[doc(hidden)]
+pub fn validate_impl(
+    crate_name: &'static str,
+    kind: RStr<'_>,
+    name: RStr<'_>,
+    config_json: RStr<'_>,
+) -> RResult<ROption<RString>, RString> {
+    guard(|| {
+        let reg = registrations(crate_name)
+            .into_iter()
+            .find(|r| r.kind.as_str() == kind.as_str() && r.name == name.as_str())
+            .ok_or_else(|| format!("no {kind} operation named '{name}'"))?;
+        match reg.validate {
+            None => Ok(ROption::RNone),
+            Some(v) => v(config_json.as_str()).map(|s| ROption::RSome(s.into())),
+        }
     })
 }
 
@@ -228,12 +258,13 @@ pub fn set_log_sink_impl(sink: LogSink, max_level: u8) {
 /// `metrics`, `callback`, `trainable`; `create` takes the config (a JSON object as `&str`) and returns
 /// `Result<impl TheKindsTrait, String>`. Optional, in this order before `create`: `path_keys:
 /// ["model"]`, `output_keys: ["output_dir"]`, `accepts_seed: true`, `default: true` (see
-/// [`ConfigContract`]).
+/// [`ConfigContract`]), `validate: |config: &str| …` (see [`Registration::validate`];
+/// [`filled_config`](crate::filled_config) does most of it).
 #[macro_export]
 macro_rules! register_operation {
     (kind: $kind:ident, name: $name:expr, description: $desc:expr, config_example: $ex:expr,
      $(path_keys: [$($pk:expr),* $(,)?],)? $(output_keys: [$($ok:expr),* $(,)?],)?
-     $(accepts_seed: $seed:expr,)? $(default: $def:expr,)?
+     $(accepts_seed: $seed:expr,)? $(default: $def:expr,)? $(validate: $validate:expr,)?
      create: $create:expr $(,)?) => {
         const _: () = {
             fn __medkit_create(
@@ -254,10 +285,24 @@ macro_rules! register_operation {
                     output_keys: &[$($($ok),*)?],
                     accepts_seed: false $(|| $seed)?,
                     is_default: false $(|| $def)?,
+                    validate: $crate::__validate!($($validate)?),
                     create: __medkit_create,
                 }
             }
         };
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __validate {
+    () => {
+        ::std::option::Option::None
+    };
+    ($v:expr) => {
+        ::std::option::Option::Some(
+            $v as fn(&str) -> ::std::result::Result<::std::string::String, ::std::string::String>,
+        )
     };
 }
 
@@ -308,8 +353,21 @@ macro_rules! export_plugin {
             ) -> RResult<$crate::Operation_NE, RString> {
                 $crate::plugin::create_impl(env!("CARGO_PKG_NAME"), kind, name, config_json)
             }
+            extern "C" fn validate(
+                kind: RStr<'_>,
+                name: RStr<'_>,
+                config_json: RStr<'_>,
+            ) -> RResult<$crate::abi_stable::std_types::ROption<RString>, RString> {
+                $crate::plugin::validate_impl(env!("CARGO_PKG_NAME"), kind, name, config_json)
+            }
             pub fn root_module() -> $crate::PluginModRef {
-                $crate::PluginMod { describe, set_log_sink, create }.leak_into_prefix()
+                $crate::PluginMod {
+                    describe,
+                    set_log_sink,
+                    create,
+                    validate,
+                }
+                .leak_into_prefix()
             }
 
             // What `#[export_root_module]` expands to (abi_stable 0.11).

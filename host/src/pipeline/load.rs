@@ -42,6 +42,14 @@ pub fn apply_key_value(table: &mut toml::Table, spec: &str, flag: &str) -> anyho
 
 /// Loads and checks a pipeline file.
 pub fn load(path: &Path, sets: &[String]) -> anyhow::Result<(PipelineConfig, PathBuf)> {
+    load_with_table(path, sets).map(|(c, base, _)| (c, base))
+}
+
+/// [`load`], with the file's table (overrides applied) as written.
+pub fn load_with_table(
+    path: &Path,
+    sets: &[String],
+) -> anyhow::Result<(PipelineConfig, PathBuf, toml::Table)> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading pipeline {}", path.display()))?;
     let mut table: toml::Table =
@@ -49,8 +57,8 @@ pub fn load(path: &Path, sets: &[String]) -> anyhow::Result<(PipelineConfig, Pat
     for s in sets {
         apply_override(&mut table, s)?;
     }
-    let config: PipelineConfig = serde_path_to_error::deserialize(toml::Value::Table(table))
-        .map_err(|e| {
+    let config: PipelineConfig =
+        serde_path_to_error::deserialize(toml::Value::Table(table.clone())).map_err(|e| {
             let at = e.path().to_string();
             anyhow!("{}: at key '{at}': {}", path.display(), e.inner())
         })?;
@@ -63,7 +71,7 @@ pub fn load(path: &Path, sets: &[String]) -> anyhow::Result<(PipelineConfig, Pat
     } else {
         base
     };
-    Ok((config, base))
+    Ok((config, base, table))
 }
 
 /// `p` relative to `base` unless absolute.

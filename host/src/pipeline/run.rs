@@ -3,7 +3,7 @@
 use super::config::{
     AnnotateSection, EvaluateSection, OperationSection, PipelineConfig, TrainSection,
 };
-use super::load::{load, resolve};
+use super::load::{load_with_table, resolve};
 use crate::context::Context;
 use crate::plugins::{search_dirs, PluginSet};
 use crate::trainer::{Callbacks, ResumePoint, TrainOutcome, Trainer};
@@ -18,7 +18,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
+mod check;
 mod report_stage;
+
+pub use check::Checked;
 
 struct State {
     base: PathBuf,
@@ -30,35 +33,75 @@ struct State {
     resume: bool,
 }
 
+impl State {
+    fn new(base: PathBuf, resume: bool) -> Self {
+        State {
+            base,
+            splits: BTreeMap::new(),
+            max_documents: None,
+            outcome: None,
+            annotated: None,
+            annotate_model: None,
+            resume,
+        }
+    }
+}
+
+/// `medkit check`: the pipeline resolved and validated, nothing run.
+pub fn check_file(ctx: &Context, path: &Path, sets: &[String]) -> anyhow::Result<Checked> {
+    let (config, base, raw) = load_with_table(path, sets)?;
+    let pipeline_dirs: Vec<PathBuf> = config
+        .plugins
+        .dirs
+        .iter()
+        .map(|d| resolve(&base, d))
+        .collect();
+    let plugins = PluginSet::load(&search_dirs(&ctx.plugin_dirs, &pipeline_dirs));
+    report_stage::plan(
+        config.report.clone(),
+        &base,
+        config.train.as_ref(),
+        &config.evaluate,
+    )?;
+    check::check(&plugins, &config, &raw, &base)
+        .with_context(|| format!("checking {}", path.display()))
+}
+
 pub fn run_file(ctx: &Context, path: &Path, sets: &[String], resume: bool) -> anyhow::Result<()> {
-    let (config, base) = load(path, sets)?;
+    let (config, base, raw) = load_with_table(path, sets)?;
+    if config.train.is_none()
+        && config.annotate.is_none()
+        && config.evaluate.is_empty()
+        && config.report.is_none()
+    {
+        bail!(
+            "{}: no stage to run (add [train], [annotate] or [[evaluate]])",
+            path.display()
+        );
+    }
+    let pipeline_dirs: Vec<PathBuf> = config
+        .plugins
+        .dirs
+        .iter()
+        .map(|d| resolve(&base, d))
+        .collect();
+    let plugins = PluginSet::load(&search_dirs(&ctx.plugin_dirs, &pipeline_dirs));
+    // The whole pipeline is checked before any work: a typo in the last stage fails in seconds.
+    let checked = check::check(&plugins, &config, &raw, &base)
+        .with_context(|| format!("checking {}", path.display()))?;
+    for op in &checked.unchecked {
+        log::debug!("{op}: its plugin does not check configs ahead; checked when built");
+    }
     let PipelineConfig {
-        plugins,
+        plugins: _,
         corpus,
         train,
         annotate,
         evaluate,
         report,
     } = config;
-    let explicit_report = report.is_some();
     let report = report_stage::plan(report, &base, train.as_ref(), &evaluate)?;
-    if train.is_none() && annotate.is_none() && evaluate.is_empty() && !explicit_report {
-        bail!(
-            "{}: no stage to run (add [train], [annotate] or [[evaluate]])",
-            path.display()
-        );
-    }
-    let pipeline_dirs: Vec<PathBuf> = plugins.dirs.iter().map(|d| resolve(&base, d)).collect();
-    let plugins = PluginSet::load(&search_dirs(&ctx.plugin_dirs, &pipeline_dirs));
-    let mut state = State {
-        base: base.clone(),
-        splits: BTreeMap::new(),
-        max_documents: None,
-        outcome: None,
-        annotated: None,
-        annotate_model: None,
-        resume,
-    };
+    let mut state = State::new(base.clone(), resume);
     if let Some(c) = corpus {
         state.max_documents = c.max_documents;
         for (name, p) in [
@@ -293,14 +336,7 @@ fn run_train(plugins: &PluginSet, state: &mut State, t: TrainSection) -> anyhow:
     }
     let sections = match t.callbacks.clone() {
         Some(s) => s,
-        None => plugins
-            .defaults(OperationKind::Callback)
-            .into_iter()
-            .map(|operation| OperationSection {
-                operation,
-                config: toml::Table::new(),
-            })
-            .collect(),
+        None => check::default_callbacks(plugins),
     };
     let mut callbacks = Vec::new();
     for (i, c) in sections.iter().enumerate() {

@@ -123,6 +123,73 @@ impl PluginSet {
             .collect()
     }
 
+    /// Checks operation (`kind`, `name`)'s config without building it: the config with its
+    /// defaults filled in, or None when the plugin does not check configs (an operation without
+    /// `validate`, or a plugin built before it existed).
+    pub fn validate(
+        &self,
+        kind: OperationKind,
+        name: &str,
+        config: &serde_json::Value,
+    ) -> anyhow::Result<Option<serde_json::Value>> {
+        let plugin = self
+            .provider(kind, name)
+            .ok_or_else(|| self.missing(kind, name))?;
+        let Some(validate) = plugin.module.validate() else {
+            return Ok(None);
+        };
+        let config_text = serde_json::to_string(config)?;
+        let filled = validate(
+            RStr::from_str(kind.as_str()),
+            RStr::from_str(name),
+            RStr::from_str(&config_text),
+        )
+        .into_result()
+        .map_err(|e| anyhow!("{}", name_config_key(&e, config)))
+        .with_context(|| {
+            format!(
+                "checking the config of {} operation '{name}' (plugin {})",
+                kind.as_str(),
+                plugin.path.display()
+            )
+        })?;
+        match filled {
+            abi_stable::std_types::ROption::RNone => Ok(None),
+            abi_stable::std_types::ROption::RSome(text) => {
+                serde_json::from_str(&text).map(Some).with_context(|| {
+                    format!(
+                        "{} operation '{name}' returned an invalid config",
+                        kind.as_str()
+                    )
+                })
+            }
+        }
+    }
+
+    /// The error for an operation no loaded plugin provides, with what is available.
+    fn missing(&self, kind: OperationKind, name: &str) -> anyhow::Error {
+        let available = self.names(kind);
+        let mut msg = format!(
+            "no {} operation named '{name}' in the loaded plugins",
+            kind.as_str()
+        );
+        if available.is_empty() {
+            msg.push_str(&format!(
+                "; no plugin provides any {} operation",
+                kind.as_str()
+            ));
+        } else {
+            msg.push_str(&format!("; available: {}", available.join(", ")));
+        }
+        if !self.errors.is_empty() {
+            msg.push_str(&format!(
+                " ({} plugin file(s) failed to load, see warnings)",
+                self.errors.len()
+            ));
+        }
+        anyhow!(msg)
+    }
+
     /// Builds operation (`kind`, `name`) from its config (a JSON object).
     pub fn create(
         &self,
@@ -130,28 +197,9 @@ impl PluginSet {
         name: &str,
         config: &serde_json::Value,
     ) -> anyhow::Result<Operation> {
-        let plugin = self.provider(kind, name).ok_or_else(|| {
-            let available = self.names(kind);
-            let mut msg = format!(
-                "no {} operation named '{name}' in the loaded plugins",
-                kind.as_str()
-            );
-            if available.is_empty() {
-                msg.push_str(&format!(
-                    "; no plugin provides any {} operation",
-                    kind.as_str()
-                ));
-            } else {
-                msg.push_str(&format!("; available: {}", available.join(", ")));
-            }
-            if !self.errors.is_empty() {
-                msg.push_str(&format!(
-                    " ({} plugin file(s) failed to load, see warnings)",
-                    self.errors.len()
-                ));
-            }
-            anyhow!(msg)
-        })?;
+        let plugin = self
+            .provider(kind, name)
+            .ok_or_else(|| self.missing(kind, name))?;
         let config_text = serde_json::to_string(config)?;
         let create = plugin.module.create();
         let kind_name = RStr::from_str(kind.as_str());

@@ -18,7 +18,7 @@ use tokenizers::models::ModelWrapper;
 
 /// The operation's config: medkit's HFEntityMatcher arguments (minus cache_dir, name, uid), plus
 /// `tokenizer_max_length` and the window overlap `stride`.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct MatcherConfig {
     pub model: String,
@@ -45,6 +45,18 @@ pub struct MatcherConfig {
     /// multi-threaded pass at a time.
     #[serde(default)]
     pub streams: usize,
+}
+
+impl MatcherConfig {
+    /// What can be checked without the model: the aggregation strategy (returned), the batch
+    /// size.
+    pub fn check(&self) -> Result<AggregationStrategy, String> {
+        let strategy: AggregationStrategy = self.aggregation_strategy.parse()?;
+        if self.batch_size == 0 {
+            return Err("batch_size must be positive".into());
+        }
+        Ok(strategy)
+    }
 }
 
 fn default_strategy() -> String {
@@ -86,10 +98,7 @@ impl HfEntityMatcher {
     }
 
     pub fn new(config: MatcherConfig) -> Result<Self, String> {
-        let strategy: AggregationStrategy = config.aggregation_strategy.parse()?;
-        if config.batch_size == 0 {
-            return Err("batch_size must be positive".into());
-        }
+        let strategy = config.check()?;
         let device = config.device.resolve()?;
         let dir = op_config::resolve_model(&config.model, config.hf_auth_token.as_deref())?;
         let mut model = TokenClassifier::from_dir(&dir, None, device).map_err(|e| e.to_string())?;

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use tch::Device;
 
 /// medkit's `device`: an integer (-1 = cpu, N = cuda:N) or a string ("cpu", "cuda", "cuda:N").
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, serde::Serialize, PartialEq)]
 #[serde(untagged)]
 pub enum DeviceSpec {
     Index(i64),

@@ -1,8 +1,27 @@
 //! The plugin's operations: `trainable hf-entity-matcher` (medkit's make_trainable) and
 //! `ner hf-entity-matcher` (medkit's HFEntityMatcher).
 
-use crate::inference::HfEntityMatcher;
-use crate::trainable::HfEntityMatcherTrainable;
+use crate::inference::{HfEntityMatcher, MatcherConfig};
+use crate::trainable::{HfEntityMatcherTrainable, TrainableConfig};
+
+/// The trainable's config checked without loading the model, defaults filled, the token masked.
+fn validate_trainable(config_json: &str) -> Result<String, String> {
+    let (mut c, _) = medkit_sdk::filled_config::<TrainableConfig>(config_json)?;
+    c.check()?;
+    c.hf_auth_token = c.hf_auth_token.map(|_| MASKED.into());
+    serde_json::to_string(&c).map_err(|e| e.to_string())
+}
+
+/// The matcher's config checked without loading the model, defaults filled, the token masked.
+fn validate_matcher(config_json: &str) -> Result<String, String> {
+    let (mut c, _) = medkit_sdk::filled_config::<MatcherConfig>(config_json)?;
+    c.check()?;
+    c.hf_auth_token = c.hf_auth_token.map(|_| MASKED.into());
+    serde_json::to_string(&c).map_err(|e| e.to_string())
+}
+
+/// What a checked config shows instead of a hub token.
+const MASKED: &str = "***";
 
 medkit_sdk::register_operation! {
     kind: trainable,
@@ -20,6 +39,7 @@ device = -1                              # -1 = cpu, N = cuda:N (or "cpu", "cuda
 "#,
     path_keys: ["model_name_or_path"],
     accepts_seed: true,
+    validate: validate_trainable,
     create: |config_json: &str| HfEntityMatcherTrainable::from_json(config_json),
 }
 
@@ -38,5 +58,6 @@ batch_size = 1
 # hf_auth_token = "hf_..."
 "#,
     path_keys: ["model"],
+    validate: validate_matcher,
     create: |config_json: &str| HfEntityMatcher::from_json(config_json),
 }

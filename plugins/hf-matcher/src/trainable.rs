@@ -17,7 +17,7 @@ use std::path::Path;
 use tch::{Device, Reduction, Tensor};
 
 /// The operation's config: medkit's `make_trainable` arguments, plus `seed`.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrainableConfig {
     pub model_name_or_path: String,
@@ -38,6 +38,36 @@ pub struct TrainableConfig {
     /// transformers' `bf16=True`. Off by default: faster, but check the F1.
     #[serde(default)]
     pub bf16: bool,
+}
+
+impl TrainableConfig {
+    /// What can be checked without the model: the tagging scheme (returned), the labels, the
+    /// maximum length.
+    pub fn check(&self) -> Result<Scheme, String> {
+        let scheme = Scheme::from_name(&self.tagging_scheme).map_err(|_| {
+            format!(
+                "unknown tagging_scheme '{}' (expected iob2 or bilou)",
+                self.tagging_scheme
+            )
+        })?;
+        if !matches!(scheme, Scheme::Iob2 | Scheme::Bilou) {
+            return Err(format!(
+                "tagging_scheme '{}' is not one of medkit's (iob2, bilou)",
+                self.tagging_scheme
+            ));
+        }
+        if self.labels.is_empty() {
+            return Err("labels is empty: give at least one entity label to learn".into());
+        }
+        let unique: HashSet<&String> = self.labels.iter().collect();
+        if unique.len() != self.labels.len() {
+            return Err(format!("labels has duplicates: {:?}", self.labels));
+        }
+        if self.tokenizer_max_length == Some(0) {
+            return Err("tokenizer_max_length must be positive".into());
+        }
+        Ok(scheme)
+    }
 }
 
 /// What `save_state` writes besides the optimizer moments.
@@ -86,28 +116,7 @@ impl HfEntityMatcherTrainable {
     }
 
     pub fn new(config: TrainableConfig) -> Result<Self, String> {
-        let scheme = Scheme::from_name(&config.tagging_scheme).map_err(|_| {
-            format!(
-                "unknown tagging_scheme '{}' (expected iob2 or bilou)",
-                config.tagging_scheme
-            )
-        })?;
-        if !matches!(scheme, Scheme::Iob2 | Scheme::Bilou) {
-            return Err(format!(
-                "tagging_scheme '{}' is not one of medkit's (iob2, bilou)",
-                config.tagging_scheme
-            ));
-        }
-        if config.labels.is_empty() {
-            return Err("labels is empty: give at least one entity label to learn".into());
-        }
-        let unique: HashSet<&String> = config.labels.iter().collect();
-        if unique.len() != config.labels.len() {
-            return Err(format!("labels has duplicates: {:?}", config.labels));
-        }
-        if config.tokenizer_max_length == Some(0) {
-            return Err("tokenizer_max_length must be positive".into());
-        }
+        let scheme = config.check()?;
         let device = config.device.resolve()?;
         let dir =
             op_config::resolve_model(&config.model_name_or_path, config.hf_auth_token.as_deref())?;

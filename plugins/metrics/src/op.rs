@@ -12,7 +12,7 @@ use serde_json::Value;
 /// HF's ignore index: positions the loss and the metrics skip.
 const IGNORE_ID: i64 = -100;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 struct MedkitConfig {
     #[serde(default = "default_scheme")]
@@ -26,7 +26,7 @@ struct MedkitConfig {
     report: bool,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 struct ReportConfig {
     #[allow(dead_code)]
@@ -176,6 +176,25 @@ impl SeqevalOp {
             y_true: Vec::new(),
             y_pred: Vec::new(),
             warned: Default::default(),
+        }
+    }
+
+    /// The config checked as `from_config` does, returned with its defaults filled in.
+    pub fn validate(config_json: &str) -> Result<String, String> {
+        OpConfig::from_json(config_json).map_err(|e| e.to_string())?;
+        let text = if config_json.trim().is_empty() {
+            "{}"
+        } else {
+            config_json
+        };
+        let report = serde_json::from_str::<Value>(text)
+            .ok()
+            .and_then(|v| v.get("report")?.as_bool())
+            == Some(true);
+        if report {
+            medkit_sdk::filled_config::<ReportConfig>(text).map(|(_, s)| s)
+        } else {
+            medkit_sdk::filled_config::<MedkitConfig>(text).map(|(_, s)| s)
         }
     }
 
@@ -382,5 +401,6 @@ medkit_sdk::register_operation! {
     kind: metrics, name: "seqeval",
     description: "seqeval 1.2.2 entity metrics, as medkit's SeqEvalMetricsComputer (or the full classification report with report = true)",
     config_example: "tagging_scheme = \"bilou\"   # iob2 (conlleval mode) | bilou (strict BILOU) | iobes | io\nreturn_metrics_by_label = true\naverage = \"micro\"          # micro (overall_* names) | macro | weighted\n# or: report = true, scheme = \"iob2\", mode = \"default\" | \"strict\", zero_division = 0 | 1",
+    validate: SeqevalOp::validate,
     create: |c: &str| SeqevalOp::from_config(c),
 }

@@ -13,6 +13,7 @@ punct_chars = [".", ";", "?", "!"]
 keep_punct = false
 split_on_newlines = true
 attrs_to_copy = []"#,
+    validate: SentenceTokenizer::validate,
     create: SentenceTokenizer::from_config,
 }
 

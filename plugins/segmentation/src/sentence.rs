@@ -6,7 +6,7 @@ use medkit_segmentation::SentenceRules;
 use serde::Deserialize;
 
 /// medkit's `SentenceTokenizer` arguments (minus `uid`), with medkit's defaults.
-#[derive(Deserialize, Debug)]
+#[derive(Deserialize, serde::Serialize, Debug)]
 #[serde(deny_unknown_fields, default)]
 pub struct SentenceTokenizerConfig {
     pub output_label: String,
@@ -37,6 +37,12 @@ pub struct SentenceTokenizer {
 }
 
 impl SentenceTokenizer {
+    /// The config checked as `from_config` does, returned with its defaults filled in.
+    pub fn validate(config_json: &str) -> Result<String, String> {
+        Self::from_config(config_json)?;
+        medkit_sdk::filled_config::<SentenceTokenizerConfig>(config_json).map(|(_, s)| s)
+    }
+
     pub fn from_config(config_json: &str) -> Result<Self, String> {
         let c: SentenceTokenizerConfig = parse_config(config_json)?;
         let rules = SentenceRules::new(&c.punct_chars, c.keep_punct, c.split_on_newlines)
