@@ -1,15 +1,11 @@
 //! `medkit convert`: conversions through the binary, and every kind of bad input failing with
 //! file:line, a non-zero exit, and no output left behind.
 
-use medkit_tests::{medkit, root, text};
+use medkit_tests::{convert_args, corpus_data, medkit, text};
 use std::path::{Path, PathBuf};
 
-fn data(p: &str) -> PathBuf {
-    root().join("tests/data/corpus").join(p)
-}
-
 fn rich_lines() -> Vec<String> {
-    std::fs::read_to_string(data("rich.jsonl"))
+    std::fs::read_to_string(corpus_data("rich.jsonl"))
         .unwrap()
         .lines()
         .map(String::from)
@@ -23,9 +19,7 @@ fn convert(
     output: &Path,
     extra: &[&str],
 ) -> std::process::Output {
-    let mut args = vec!["convert", "--from", from, "--to", to, "--input"];
-    let (i, o) = (input.to_str().unwrap(), output.to_str().unwrap());
-    args.extend([i, "--output", o]);
+    let mut args = convert_args(from, to, input, output);
     args.extend(extra);
     medkit(&args)
 }
@@ -70,11 +64,11 @@ fn medkit_to_medkit_is_identical() {
     let tmp = tempfile::tempdir().unwrap();
     for f in ["rich.jsonl", "bc5cdr_sentences.jsonl"] {
         let out = tmp.path().join(f);
-        let r = convert("medkit", "medkit", &data(f), &out, &[]);
+        let r = convert("medkit", "medkit", &corpus_data(f), &out, &[]);
         assert!(r.status.success(), "{}", text(&r));
         assert_eq!(
             std::fs::read(&out).unwrap(),
-            std::fs::read(data(f)).unwrap()
+            std::fs::read(corpus_data(f)).unwrap()
         );
     }
 }
@@ -86,7 +80,7 @@ fn brat_to_medkit_with_filter_and_split() {
     let r = convert(
         "brat",
         "medkit",
-        &data("brat"),
+        &corpus_data("brat"),
         &out,
         &["--filter-overlaps", "--split-sentences"],
     );
@@ -101,7 +95,7 @@ fn brat_to_medkit_with_filter_and_split() {
         "{msg}"
     );
     let mine = std::fs::read_to_string(&out).unwrap();
-    let theirs = std::fs::read_to_string(data("brat_sentences_expected.jsonl")).unwrap();
+    let theirs = std::fs::read_to_string(corpus_data("brat_sentences_expected.jsonl")).unwrap();
     assert_eq!(mine.lines().count(), theirs.lines().count());
 }
 
@@ -109,11 +103,11 @@ fn brat_to_medkit_with_filter_and_split() {
 fn conll_and_brat_outputs() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("c.jsonl");
-    let r = convert("conll", "medkit", &data("sample.conll"), &out, &[]);
+    let r = convert("conll", "medkit", &corpus_data("sample.conll"), &out, &[]);
     assert!(r.status.success(), "{}", text(&r));
     assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 3);
     let dir = tmp.path().join("brat");
-    let r = convert("medkit", "brat", &data("rich.jsonl"), &dir, &[]);
+    let r = convert("medkit", "brat", &corpus_data("rich.jsonl"), &dir, &[]);
     assert!(r.status.success(), "{}", text(&r));
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 7); // 3 × (.txt, .ann) + annotation.conf
 }

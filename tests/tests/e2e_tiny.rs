@@ -3,38 +3,18 @@
 //! same seed gives the same losses; existing checkpoints are not overwritten silently.
 
 use medkit_tests::*;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-fn pipeline(dir: &Path, output_dir: &Path, overwrite: bool) -> String {
-    let r = root();
-    let text = format!(
-        r#"
-[corpus]
-train = "{data}/train.jsonl"
-validation = "{data}/validation.jsonl"
-
-[train.trainable]
-operation = "hf-entity-matcher"
-model_name_or_path = "{model}"
-labels = ["problem", "treatment", "test"]
-tagging_scheme = "iob2"
-tokenizer_max_length = 64
-
-[train.trainer]
-output_dir = "{out}"
-overwrite_output_dir = {overwrite}
-learning_rate = 1e-3
-nb_training_epochs = 3
-batch_size = 4
-seed = 0
-
-[train.metrics]
-operation = "seqeval"
-tagging_scheme = "iob2"
-
-[[train.callbacks]]
-operation = "default-printer"
-
+/// Three epochs of the tiny BERT, its history also as JSONL, then the validation set annotated
+/// with the best checkpoint and evaluated.
+fn pipeline(dir: &Path, output_dir: &Path) -> PathBuf {
+    let out = output_dir.display();
+    TinyPipeline {
+        output_dir: output_dir.to_path_buf(),
+        epochs: 3,
+        trainer_keys: "overwrite_output_dir = false".into(),
+        rest: format!(
+            r#"{PRINTER}
 [[train.callbacks]]
 operation = "history-jsonl"
 output_dir = "{out}"
@@ -54,22 +34,16 @@ reference = "validation"
 predicted = "@annotate"
 scheme = "iob2"
 output = "{out}/metrics.json"
-"#,
-        data = r.join("tests/data/e2e").display(),
-        model = r
-            .join("plugins/hf-matcher/tests/fixtures/tiny_bert")
-            .display(),
-        out = output_dir.display(),
-    );
-    let p = dir.join("pipeline.toml");
-    std::fs::write(&p, text).unwrap();
-    p.display().to_string()
+"#
+        ),
+        ..TinyPipeline::default()
+    }
+    .write(&dir.join("pipeline.toml"))
 }
 
 fn losses(out: &Path) -> Vec<f64> {
-    let h: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("history.json")).unwrap()).unwrap();
-    h.as_array()
+    history(out)
+        .as_array()
         .unwrap()
         .iter()
         .map(|e| e["train"]["loss"].as_f64().unwrap())
@@ -80,14 +54,13 @@ fn losses(out: &Path) -> Vec<f64> {
 fn train_checkpoint_annotate_and_reproduce() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
-    let cfg = pipeline(dir.path(), &out, false);
-    let o = medkit(&["run", &cfg]);
+    let cfg = pipeline(dir.path(), &out);
+    let o = run_pipeline(&cfg, &[]);
     let t = text(&o);
     assert!(o.status.success(), "{t}");
     assert!(t.contains("Training is completed"), "{t}");
 
-    let m: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    let m = read_json(&out.join("metrics.json"));
     assert!(m["macro_f1-score"].is_number() && m["support"] == 12, "{m}");
     assert!(t.contains("evaluate: "), "{t}");
 
@@ -116,21 +89,10 @@ fn train_checkpoint_annotate_and_reproduce() {
 
     // The matcher rebuilt from the checkpoint gives the pipeline's annotations again.
     let again = dir.path().join("again.jsonl");
-    let o = medkit(&[
-        "annotate",
-        "--model",
-        &best,
-        "--input",
-        root()
-            .join("tests/data/e2e/validation.jsonl")
-            .to_str()
-            .unwrap(),
-        "--output",
-        again.to_str().unwrap(),
-        "--batch-size",
-        "1",
-        "--drop-existing-entities",
-    ]);
+    let (best, validation) = (PathBuf::from(best), test_data("e2e/validation.jsonl"));
+    let mut args = annotate_args(&best, &validation, &again);
+    args.extend(["--batch-size", "1", "--drop-existing-entities"]);
+    let o = medkit(&args);
     assert!(o.status.success(), "{}", text(&o));
     let strip_uids = |s: String| -> Vec<serde_json::Value> {
         s.lines()
@@ -157,13 +119,13 @@ fn train_checkpoint_annotate_and_reproduce() {
 
     // Same seed, same losses.
     let out2 = dir.path().join("run2");
-    let cfg2 = pipeline(dir.path(), &out2, false);
-    let o = medkit(&["run", &cfg2]);
+    let cfg2 = pipeline(dir.path(), &out2);
+    let o = run_pipeline(&cfg2, &[]);
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(losses(&out2), l);
 
     // Existing checkpoints: no silent overwrite.
-    let o = medkit(&["run", &cfg2]);
+    let o = run_pipeline(&cfg2, &[]);
     let t = text(&o);
     assert!(!o.status.success() && t.contains("already holds"), "{t}");
 }
@@ -171,35 +133,28 @@ fn train_checkpoint_annotate_and_reproduce() {
 #[test]
 fn metrics_and_callbacks_swap_to_a_third_party_plugin_by_editing_toml() {
     // The template plugin, built outside the workspace; the host binary is not rebuilt.
-    let lib = build_external_plugin(
-        &root().join("examples/template-plugin"),
-        "medkit_plugin_template",
-    );
-    let plugins = plugin_dir_with(&[lib]);
+    let plugins = plugin_dir_with(&[template_plugin()]);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
     let epochs = dir.path().join("epochs.txt");
-    let base = std::fs::read_to_string(pipeline(dir.path(), &out, false)).unwrap();
-    let swapped = base
-        .replace(
-            "[train.metrics]\noperation = \"seqeval\"\ntagging_scheme = \"iob2\"",
-            "[train.metrics]\noperation = \"token-accuracy\"",
-        )
-        .replace(
-            "[[train.callbacks]]\noperation = \"history-jsonl\"",
-            &format!("[[train.callbacks]]\noperation = \"epoch-file\"\npath = \"{}\"\n\n[[train.callbacks]]\noperation = \"history-jsonl\"", epochs.display()),
-        );
-    let text_cfg = format!(
-        "[plugins]\ndirs = [\"{}\"]\n{swapped}",
-        plugins.path().display()
-    );
-    let cfg = dir.path().join("swapped.toml");
-    std::fs::write(&cfg, text_cfg).unwrap();
-    let o = medkit(&["run", cfg.to_str().unwrap()]);
+    let cfg = TinyPipeline {
+        plugin_dirs: vec![plugins.path().to_path_buf()],
+        output_dir: out.clone(),
+        epochs: 3,
+        metrics: "operation = \"token-accuracy\"".into(),
+        rest: format!(
+            "{PRINTER}\n[[train.callbacks]]\noperation = \"epoch-file\"\npath = \"{}\"\n\n\
+             [[train.callbacks]]\noperation = \"history-jsonl\"\noutput_dir = \"{}\"\n",
+            epochs.display(),
+            out.display()
+        ),
+        ..TinyPipeline::default()
+    }
+    .write(&dir.path().join("swapped.toml"));
+    let o = run_pipeline(&cfg, &[]);
     let t = text(&o);
     assert!(o.status.success(), "{t}");
-    let h: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("history.json")).unwrap()).unwrap();
+    let h = history(&out);
     let acc = h[2]["eval"]["token_accuracy"]
         .as_f64()
         .expect("token_accuracy in eval metrics");

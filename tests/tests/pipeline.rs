@@ -112,11 +112,7 @@ fn set_overrides_apply_before_checking() {
 #[test]
 fn unknown_operation_lists_the_available_ones() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("train.jsonl"),
-        "{\"version\": \"0.2\", \"content_type\": \"text_document_list\"}\n",
-    )
-    .unwrap();
+    write_jsonl(&dir.path().join("train.jsonl"), &[] as &[&str]);
     let cfg = write(
         dir.path(),
         "p.toml",

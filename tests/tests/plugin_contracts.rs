@@ -23,7 +23,7 @@ fn write_pretrained(dir: &Path) {
 }
 
 fn pipeline(dir: &Path, name: &str, out: &str, plugins: &Path, extra: &str) -> PathBuf {
-    let data = root().join("tests/data/e2e");
+    let data = test_data("e2e");
     let text = format!(
         r#"[plugins]
 dirs = ["{plugins}"]
@@ -75,21 +75,9 @@ fn run(args: &[&Path]) -> Output {
         .expect("run medkit")
 }
 
-fn read(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-/// The weights of the epoch-3 checkpoint (`checkpoint_003_<time>`).
+/// The weights of the epoch-3 checkpoint.
 fn last_weights(out: &Path) -> Value {
-    let dir = std::fs::read_dir(out)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| {
-            let n = p.file_name().unwrap().to_string_lossy().into_owned();
-            n.starts_with("checkpoint_003_") && !n.contains("_step")
-        })
-        .unwrap_or_else(|| panic!("no epoch-3 checkpoint in {}", out.display()));
-    read(&dir.join("weights.json"))
+    read_json(&epoch_checkpoint(out, 3).join("weights.json"))
 }
 
 #[test]
@@ -102,7 +90,7 @@ fn thirdparty_trainable_resumes_exactly_with_its_metrics_beside_seqeval() {
     let reference = pipeline(tmp.path(), "reference.toml", "reference", p, "");
     let o = run(&[Path::new("run"), &reference]);
     assert!(o.status.success(), "{}", text(&o));
-    let history = read(&tmp.path().join("reference/history.json"));
+    let history = history(&tmp.path().join("reference"));
     let eval = history[2]["eval"].as_object().unwrap();
     // the trainer's loss is its own; colliding names carry their operation's name
     for key in [
@@ -137,12 +125,15 @@ fn thirdparty_trainable_resumes_exactly_with_its_metrics_beside_seqeval() {
     let t = text(&o);
     assert!(o.status.success(), "{t}");
     assert!(t.contains("Resuming from"), "{t}");
-    assert_eq!(read(&tmp.path().join("resumed/history.json")), history);
+    assert_eq!(read_json(&tmp.path().join("resumed/history.json")), history);
     let resumed = last_weights(&tmp.path().join("resumed"));
     assert_eq!(resumed, last_weights(&tmp.path().join("reference")));
     // and training changed them (a resume that loaded nothing would differ above; this one
     // guards against a run that never trained)
-    assert_ne!(resumed, read(&tmp.path().join("pretrained/weights.json")));
+    assert_ne!(
+        resumed,
+        read_json(&tmp.path().join("pretrained/weights.json"))
+    );
 }
 
 #[test]
@@ -279,13 +270,10 @@ fn entities(path: &Path) -> Vec<Vec<(String, u64, u64)>> {
 #[test]
 fn annotate_op_sets_any_key_of_the_operation_and_wins_over_its_shorthand() {
     let tmp = tempfile::tempdir().unwrap();
-    let model = tiny_bert();
-    let input = root().join("tests/data/e2e/validation.jsonl");
+    let input = test_data("e2e/validation.jsonl");
     let annotate = |name: &str, extra: &[&str]| {
         let out = tmp.path().join(name);
-        let mut args = annotate_args(&model, &input, &out);
-        args.extend_from_slice(extra);
-        (medkit(&args), out)
+        (annotate_tiny(&input, &out, extra), out)
     };
     let (o, shorthand) = annotate("shorthand.jsonl", &["--aggregation", "none"]);
     assert!(o.status.success(), "{}", text(&o));

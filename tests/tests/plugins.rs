@@ -7,15 +7,8 @@ use medkit_sdk::{Operation, OperationKind};
 use medkit_tests::*;
 use std::path::PathBuf;
 
-fn template_lib() -> PathBuf {
-    build_external_plugin(
-        &root().join("examples/template-plugin"),
-        "medkit_plugin_template",
-    )
-}
-
 fn template_dir() -> tempfile::TempDir {
-    plugin_dir_with(&[template_lib()])
+    plugin_dir_with(&[template_plugin()])
 }
 
 #[test]
@@ -145,7 +138,7 @@ fn broken_libraries_are_reported_and_others_still_load() {
 
 #[test]
 fn duplicate_operation_names_name_both_files() {
-    let lib = template_lib();
+    let lib = template_plugin();
     let a = plugin_dir_with(std::slice::from_ref(&lib));
     let b = plugin_dir_with(std::slice::from_ref(&lib));
     let out = medkit(&[
@@ -169,8 +162,7 @@ fn duplicate_operation_names_name_both_files() {
 #[test]
 fn world_writable_plugin_is_refused() {
     use std::os::unix::fs::PermissionsExt;
-    let lib = template_lib();
-    let dir = plugin_dir_with(&[lib]);
+    let dir = template_dir();
     let f = lib_file(dir.path(), "medkit_plugin_template");
     std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o666)).unwrap();
     let out = medkit(&["--plugin-dir", dir.path().to_str().unwrap(), "plugins"]);

@@ -6,36 +6,22 @@ use medkit_tests::*;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-const HEADER: &str = r#"{"version": "0.2", "content_type": "text_document_list"}"#;
-
 fn corpus(dir: &Path, n: usize, bad_line: Option<usize>) -> PathBuf {
     let texts = [
         "Le patient présente une fièvre et une toux depuis trois jours.",
         "Pas d'antécédent notable, traitement par paracétamol.",
         "Examen clinique normal.",
     ];
-    let mut s = String::from(HEADER);
-    s.push('\n');
-    for i in 0..n {
-        if bad_line == Some(i + 2) {
-            s.push_str("{\"uid\": \"broken\", \"text\": \n");
-            continue;
-        }
-        let doc = serde_json::json!({"uid": format!("d{i}"), "text": format!("{} Dossier {i}.", texts[i % 3]),
-            "metadata": {}, "anns": [], "_class_name": "medkit.core.text.document.TextDocument"});
-        s.push_str(&doc.to_string());
-        s.push('\n');
-    }
-    let p = dir.join("docs.jsonl");
-    std::fs::write(&p, s).unwrap();
-    p
-}
-
-fn model() -> String {
-    root()
-        .join("plugins/hf-matcher/tests/fixtures/tiny_bert")
-        .display()
-        .to_string()
+    let lines: Vec<String> = (0..n)
+        .map(|i| {
+            if bad_line == Some(i + 2) {
+                return "{\"uid\": \"broken\", \"text\": ".to_string();
+            }
+            let text = format!("{} Dossier {i}.", texts[i % 3]);
+            text_document(&format!("d{i}"), &text, serde_json::json!([])).to_string()
+        })
+        .collect();
+    write_jsonl(&dir.join("docs.jsonl"), &lines)
 }
 
 fn partial(out: &Path) -> PathBuf {
@@ -57,7 +43,7 @@ fn check_whole_lines(p: &Path) -> usize {
     );
     let content = String::from_utf8(bytes).expect("UTF-8");
     let mut lines = content.lines();
-    assert_eq!(lines.next(), Some(HEADER));
+    assert_eq!(lines.next(), Some(JSONL_HEADER));
     let mut n = 0;
     for (i, l) in lines.enumerate() {
         let v: serde_json::Value =
@@ -67,17 +53,7 @@ fn check_whole_lines(p: &Path) -> usize {
     }
     // And the medkit reader agrees (it checks every field).
     let check = p.with_extension("check.jsonl");
-    let o = medkit(&[
-        "convert",
-        "--from",
-        "medkit",
-        "--to",
-        "medkit",
-        "--input",
-        p.to_str().unwrap(),
-        "--output",
-        check.to_str().unwrap(),
-    ]);
+    let o = medkit(&convert_args("medkit", "medkit", p, &check));
     assert!(o.status.success(), "{}", text(&o));
     std::fs::remove_file(check).unwrap();
     n
@@ -92,18 +68,10 @@ fn sigkill_midway_leaves_only_whole_lines_and_the_old_output() {
     let out = tmp.path().join("out.jsonl");
     std::fs::write(&out, "OLD\n").unwrap();
     let part = partial(&out);
+    let model = tiny_bert();
     let mut child = Command::new(medkit_bin())
-        .args([
-            "annotate",
-            "--model",
-            &model(),
-            "--input",
-            input.to_str().unwrap(),
-            "--output",
-            out.to_str().unwrap(),
-            "--batch-size",
-            "16",
-        ])
+        .args(annotate_args(&model, &input, &out))
+        .args(["--batch-size", "16"])
         .env_remove("MEDKIT_PLUGIN_PATH")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -135,17 +103,7 @@ fn sigkill_midway_leaves_only_whole_lines_and_the_old_output() {
     assert!(done > 0 && done < n, "{done} documents");
 
     // Run again to the end: the output is complete, the .partial file is gone.
-    let o = medkit(&[
-        "annotate",
-        "--model",
-        &model(),
-        "--input",
-        input.to_str().unwrap(),
-        "--output",
-        out.to_str().unwrap(),
-        "--batch-size",
-        "64",
-    ]);
+    let o = annotate_tiny(&input, &out, &["--batch-size", "64"]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(!part.exists());
     assert_eq!(check_whole_lines(&out), n);
@@ -157,17 +115,7 @@ fn an_error_midway_keeps_the_whole_lines_done_and_says_where() {
     let input = corpus(tmp.path(), 100, Some(60));
     let out = tmp.path().join("out.jsonl");
     std::fs::write(&out, "OLD\n").unwrap();
-    let o = medkit(&[
-        "annotate",
-        "--model",
-        &model(),
-        "--input",
-        input.to_str().unwrap(),
-        "--output",
-        out.to_str().unwrap(),
-        "--batch-size",
-        "8",
-    ]);
+    let o = annotate_tiny(&input, &out, &["--batch-size", "8"]);
     let t = text(&o);
     assert!(!o.status.success(), "{t}");
     assert!(
@@ -189,15 +137,7 @@ fn an_error_midway_keeps_the_whole_lines_done_and_says_where() {
 
     // An error before any document leaves no .partial behind.
     let input = corpus(tmp.path(), 10, Some(2));
-    let o = medkit(&[
-        "annotate",
-        "--model",
-        &model(),
-        "--input",
-        input.to_str().unwrap(),
-        "--output",
-        tmp.path().join("other.jsonl").to_str().unwrap(),
-    ]);
+    let o = annotate_tiny(&input, &tmp.path().join("other.jsonl"), &[]);
     assert!(!o.status.success());
     assert!(!partial(&tmp.path().join("other.jsonl")).exists());
     assert!(!tmp.path().join("other.jsonl").exists());
@@ -206,72 +146,38 @@ fn an_error_midway_keeps_the_whole_lines_done_and_says_where() {
 #[test]
 fn empty_documents_annotate_and_train() {
     let tmp = tempfile::tempdir().unwrap();
-    let doc = |uid: &str, text: &str| {
-        serde_json::json!({"uid": uid, "text": text, "metadata": {}, "anns": [],
-            "_class_name": "medkit.core.text.document.TextDocument"})
-        .to_string()
-    };
-    let input = tmp.path().join("empty.jsonl");
-    std::fs::write(
-        &input,
-        [
-            HEADER.to_string(),
-            doc("e1", ""),
-            doc("e2", "   \n "),
-            doc("e3", "Fièvre."),
-        ]
-        .join("\n")
-            + "\n",
-    )
-    .unwrap();
+    let doc = |uid: &str, text: &str| text_document(uid, text, serde_json::json!([])).to_string();
+    let input = write_jsonl(
+        &tmp.path().join("empty.jsonl"),
+        &[doc("e1", ""), doc("e2", "   \n "), doc("e3", "Fièvre.")],
+    );
     let out = tmp.path().join("out.jsonl");
-    let o = medkit(&[
-        "annotate",
-        "--model",
-        &model(),
-        "--input",
-        input.to_str().unwrap(),
-        "--output",
-        out.to_str().unwrap(),
-        "--batch-size",
-        "2",
-    ]);
+    let o = annotate_tiny(&input, &out, &["--batch-size", "2"]);
     assert!(o.status.success(), "{}", text(&o));
-    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&out)
-        .unwrap()
-        .lines()
-        .skip(1)
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = jsonl_docs(&out);
     assert_eq!(lines.len(), 3);
     assert_eq!(lines[0]["anns"].as_array().unwrap().len(), 0);
     assert_eq!(lines[1]["anns"].as_array().unwrap().len(), 0);
 
     // Training with empty documents among the others.
-    let train_src = std::fs::read_to_string(root().join("tests/data/e2e/train.jsonl")).unwrap();
+    let train_src = std::fs::read_to_string(test_data("e2e/train.jsonl")).unwrap();
     let train = tmp.path().join("train.jsonl");
     std::fs::write(
         &train,
         format!("{train_src}{}\n{}\n", doc("e1", ""), doc("e2", "  ")),
     )
     .unwrap();
-    let cfg = tmp.path().join("p.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "[corpus]\ntrain = \"{}\"\nvalidation = \"{}\"\n[train.trainable]\noperation = \
-             \"hf-entity-matcher\"\nmodel_name_or_path = \"{}\"\nlabels = [\"problem\", \
-             \"treatment\", \"test\"]\ntagging_scheme = \"iob2\"\n[train.trainer]\noutput_dir = \
-             \"{}\"\nnb_training_epochs = 1\nbatch_size = 2\nseed = 0\n[train.metrics]\noperation \
-             = \"seqeval\"\ntagging_scheme = \"iob2\"\n",
-            train.display(),
-            input.display(),
-            model(),
-            tmp.path().join("run").display()
-        ),
-    )
-    .unwrap();
-    let o = medkit(&["run", cfg.to_str().unwrap()]);
+    let cfg = TinyPipeline {
+        train,
+        validation: input,
+        tokenizer_max_length: None,
+        output_dir: tmp.path().join("run"),
+        learning_rate: None,
+        batch_size: 2,
+        ..TinyPipeline::default()
+    }
+    .write(&tmp.path().join("p.toml"));
+    let o = run_pipeline(&cfg, &[]);
     let t = text(&o);
     assert!(o.status.success(), "{t}");
     assert!(!t.contains("panicked") && !t.contains("NaN"), "{t}");

@@ -3,51 +3,34 @@
 //! whatever the working directory.
 
 use medkit_tests::*;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn pipeline(extra_trainable: &str, extra_trainer: &str) -> String {
-    format!(
-        r#"
-[corpus]
-train = "data/train.jsonl"
-validation = "data/validation.jsonl"
-
-[train.trainable]
-operation = "hf-entity-matcher"
-model_name_or_path = "model"
-labels = ["problem", "treatment", "test"]
-tagging_scheme = "iob2"
-{extra_trainable}
-
-[train.trainer]
-output_dir = "out"
-nb_training_epochs = 1
-batch_size = 4
-seed = 0
-{extra_trainer}
-"#
-    )
-}
-
-/// A folder with the pipeline, `data/` and `model/` (copies), so that relative paths are tested.
+/// A folder with the pipeline `p.toml`, `data/` and `model/` (copies), so that relative paths
+/// are tested.
 fn project(extra_trainable: &str, extra_trainer: &str) -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     std::fs::create_dir_all(d.join("data")).unwrap();
     std::fs::create_dir_all(d.join("model")).unwrap();
     for f in ["train.jsonl", "validation.jsonl"] {
-        std::fs::copy(
-            root().join("tests/data/e2e").join(f),
-            d.join("data").join(f),
-        )
-        .unwrap();
+        std::fs::copy(test_data("e2e").join(f), d.join("data").join(f)).unwrap();
     }
-    let model = root().join("plugins/hf-matcher/tests/fixtures/tiny_bert");
-    for e in std::fs::read_dir(&model).unwrap().flatten() {
+    for e in std::fs::read_dir(tiny_bert()).unwrap().flatten() {
         std::fs::copy(e.path(), d.join("model").join(e.file_name())).unwrap();
     }
-    std::fs::write(d.join("p.toml"), pipeline(extra_trainable, extra_trainer)).unwrap();
+    TinyPipeline {
+        train: PathBuf::from("data/train.jsonl"),
+        validation: PathBuf::from("data/validation.jsonl"),
+        model: "model".into(),
+        tokenizer_max_length: None,
+        trainable_keys: extra_trainable.into(),
+        learning_rate: None,
+        trainer_keys: extra_trainer.into(),
+        metrics: String::new(),
+        ..TinyPipeline::default()
+    }
+    .write(&d.join("p.toml"));
     tmp
 }
 

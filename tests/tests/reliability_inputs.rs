@@ -5,24 +5,9 @@ use medkit_tests::*;
 
 fn convert_fails(line: &str, needle: &str) {
     let tmp = tempfile::tempdir().unwrap();
-    let input = tmp.path().join("bad.jsonl");
-    std::fs::write(
-        &input,
-        format!("{{\"version\": \"0.2\", \"content_type\": \"text_document_list\"}}\n{line}\n"),
-    )
-    .unwrap();
+    let input = write_jsonl(&tmp.path().join("bad.jsonl"), &[line]);
     let out = tmp.path().join("out.jsonl");
-    let o = medkit(&[
-        "convert",
-        "--from",
-        "medkit",
-        "--to",
-        "medkit",
-        "--input",
-        input.to_str().unwrap(),
-        "--output",
-        out.to_str().unwrap(),
-    ]);
+    let o = medkit(&convert_args("medkit", "medkit", &input, &out));
     let t = text(&o);
     assert!(!o.status.success(), "{t}");
     assert!(t.contains("bad.jsonl:2") && t.contains(needle), "{t}");
@@ -30,12 +15,12 @@ fn convert_fails(line: &str, needle: &str) {
     assert!(!out.exists());
 }
 
-fn doc(text: &str, (start, end): (u64, u64), ent_text: &str) -> String {
-    serde_json::json!({"uid": "d1", "text": text, "metadata": {}, "anns": [{
-        "uid": "e1", "label": "x", "text": ent_text,
-        "spans": [{"start": start, "end": end, "_class_name": "medkit.core.text.span.Span"}],
-        "attrs": [], "metadata": {}, "_class_name": "medkit.core.text.annotation.Entity"}],
-        "_class_name": "medkit.core.text.document.TextDocument"})
+fn doc(text: &str, span: (usize, usize), ent_text: &str) -> String {
+    text_document(
+        "d1",
+        text,
+        serde_json::json!([entity("e1", "x", ent_text, span)]),
+    )
     .to_string()
 }
 

@@ -8,11 +8,7 @@ use medkit_tests::*;
 #[test]
 fn world_writable_plugin_directory_is_refused() {
     use std::os::unix::fs::PermissionsExt;
-    let lib = build_external_plugin(
-        &root().join("examples/template-plugin"),
-        "medkit_plugin_template",
-    );
-    let dir = plugin_dir_with(&[lib]);
+    let dir = plugin_dir_with(&[template_plugin()]);
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
     let out = medkit(&["--plugin-dir", dir.path().to_str().unwrap(), "plugins"]);
     let t = text(&out);

@@ -8,104 +8,6 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-struct Run<'a> {
-    out: &'a Path,
-    epochs: u32,
-    extra_train: &'a str,
-    extra_trainable: &'a str,
-    callbacks: &'a str,
-    train: Option<&'a Path>,
-}
-
-impl Default for Run<'_> {
-    fn default() -> Self {
-        Run {
-            out: Path::new("unset"),
-            epochs: 3,
-            extra_train: "",
-            extra_trainable: "",
-            callbacks: "",
-            train: None,
-        }
-    }
-}
-
-fn write_pipeline(dir: &Path, name: &str, r: &Run) -> PathBuf {
-    let data = root().join("tests/data/e2e");
-    let train = r
-        .train
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| data.join("train.jsonl"));
-    let text = format!(
-        r#"
-[corpus]
-train = "{train}"
-validation = "{data}/validation.jsonl"
-
-[train]
-{extra_train}
-
-[train.trainable]
-operation = "hf-entity-matcher"
-model_name_or_path = "{model}"
-labels = ["problem", "treatment", "test"]
-tagging_scheme = "iob2"
-tokenizer_max_length = 64
-{extra_trainable}
-
-[train.trainer]
-output_dir = "{out}"
-learning_rate = 1e-3
-nb_training_epochs = {epochs}
-batch_size = 4
-seed = 0
-checkpoint_period = 1
-
-[train.metrics]
-operation = "seqeval"
-tagging_scheme = "iob2"
-
-[[train.callbacks]]
-operation = "default-printer"
-{callbacks}
-"#,
-        train = train.display(),
-        data = data.display(),
-        model = root()
-            .join("plugins/hf-matcher/tests/fixtures/tiny_bert")
-            .display(),
-        out = r.out.display(),
-        epochs = r.epochs,
-        extra_train = r.extra_train,
-        extra_trainable = r.extra_trainable,
-        callbacks = r.callbacks,
-    );
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p
-}
-
-fn run(args: &[&Path]) -> std::process::Output {
-    let args: Vec<&str> = args.iter().map(|p| p.to_str().unwrap()).collect();
-    medkit(&args)
-}
-
-fn checkpoints(out: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(out)
-        .into_iter()
-        .flatten()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("checkpoint_")
-        })
-        .collect();
-    v.sort();
-    v
-}
-
 /// A safetensors file whose header parses and whose data is all there.
 fn check_safetensors(p: &Path) {
     let bytes = std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
@@ -152,20 +54,9 @@ fn check_complete(dir: &Path) {
     }
 }
 
-fn history(out: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(out.join("history.json")).unwrap()).unwrap()
-}
-
-fn last_weights(out: &Path, epoch: u32) -> Vec<u8> {
-    let prefix = format!("checkpoint_{epoch:03}_");
-    let dir = checkpoints(out)
-        .into_iter()
-        .find(|p| {
-            let n = p.file_name().unwrap().to_string_lossy().into_owned();
-            n.starts_with(&prefix) && !n.contains("_step")
-        })
-        .unwrap_or_else(|| panic!("no {prefix}* in {}", out.display()));
-    std::fs::read(dir.join("model.safetensors")).unwrap()
+/// The weights of the end-of-epoch checkpoint of `epoch`.
+fn weights(out: &Path, epoch: u32) -> Vec<u8> {
+    std::fs::read(epoch_checkpoint(out, epoch).join("model.safetensors")).unwrap()
 }
 
 fn spawn(args: &[&str], log: &Path) -> Child {
@@ -194,18 +85,10 @@ fn sigterm_then_resume_equals_an_uninterrupted_run() {
     let tmp = tempfile::tempdir().unwrap();
     let reference = tmp.path().join("reference");
     let out = tmp.path().join("interrupted");
-    let plain = |o: &Path, name: &str| {
-        write_pipeline(
-            tmp.path(),
-            name,
-            &Run {
-                out: o,
-                ..Run::default()
-            },
-        )
-    };
+    let plain =
+        |o: &Path, name: &str| TinyPipeline::checkpointing(o, 3).write(&tmp.path().join(name));
     let cfg_ref = plain(&reference, "reference.toml");
-    let o = run(&[Path::new("run"), &cfg_ref]);
+    let o = run_pipeline(&cfg_ref, &[]);
     assert!(o.status.success(), "{}", text(&o));
 
     // The interrupted run holds at train begin on a FIFO (the history-jsonl callback opens its
@@ -219,18 +102,14 @@ fn sigterm_then_resume_equals_an_uninterrupted_run() {
         .status()
         .unwrap()
         .success());
-    let cfg_int = write_pipeline(
-        tmp.path(),
-        "interrupted.toml",
-        &Run {
-            out: &out,
-            callbacks: &format!(
-                "[[train.callbacks]]\noperation = \"history-jsonl\"\noutput_dir = \"{}\"",
-                fifo_dir.display()
-            ),
-            ..Run::default()
-        },
-    );
+    let cfg_int = TinyPipeline {
+        rest: format!(
+            "{PRINTER}[[train.callbacks]]\noperation = \"history-jsonl\"\noutput_dir = \"{}\"",
+            fifo_dir.display()
+        ),
+        ..TinyPipeline::checkpointing(&out, 3)
+    }
+    .write(&tmp.path().join("interrupted.toml"));
     let log = tmp.path().join("interrupted.log");
     let mut child = spawn(&["run", cfg_int.to_str().unwrap()], &log);
     let wchan = format!("/proc/{}/wchan", child.id());
@@ -264,13 +143,13 @@ fn sigterm_then_resume_equals_an_uninterrupted_run() {
 
     // Resume (a plain config with the same output_dir): same history, same weights.
     let cfg_resume = plain(&out, "resume.toml");
-    let o = run(&[Path::new("run"), &cfg_resume, Path::new("--resume")]);
+    let o = run_pipeline(&cfg_resume, &["--resume"]);
     let t = text(&o);
     assert!(o.status.success(), "{t}");
     assert!(t.contains("Resuming from"), "{t}");
     assert_eq!(history(&out), history(&reference));
     assert!(
-        last_weights(&out, 3) == last_weights(&reference, 3),
+        weights(&out, 3) == weights(&reference, 3),
         "resumed weights differ from the uninterrupted run's"
     );
     assert!(
@@ -286,15 +165,7 @@ fn sigterm_then_resume_equals_an_uninterrupted_run() {
 fn sigkill_at_any_moment_never_leaves_a_partial_checkpoint() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("run");
-    let cfg = write_pipeline(
-        tmp.path(),
-        "p.toml",
-        &Run {
-            out: &out,
-            epochs: 12,
-            ..Run::default()
-        },
-    );
+    let cfg = TinyPipeline::checkpointing(&out, 12).write(&tmp.path().join("p.toml"));
     let log = tmp.path().join("run.log");
     let mut during_write = 0;
     // Kill points: as soon as a checkpoint's temporary directory appears, as soon as one is being
@@ -347,11 +218,12 @@ fn sigkill_at_any_moment_never_leaves_a_partial_checkpoint() {
     }
     println!("{during_write} kill(s) landed while a checkpoint was being written or removed");
     // A last run resumes (or starts, if no checkpoint was ever completed) and finishes.
-    let mut args = vec![Path::new("run"), &cfg];
-    if !checkpoints(&out).is_empty() {
-        args.push(Path::new("--resume"));
-    }
-    let o = run(&args);
+    let resume: &[&str] = if checkpoints(&out).is_empty() {
+        &[]
+    } else {
+        &["--resume"]
+    };
+    let o = run_pipeline(&cfg, resume);
     let t = text(&o);
     assert!(
         o.status.success() || t.contains("already holds"),
@@ -391,14 +263,7 @@ fn disk_full_while_checkpointing_keeps_the_previous_checkpoint() {
     let mnt = tmp.path().join("small-disk");
     let keep = tmp.path().join("kept");
     std::fs::create_dir(&mnt).unwrap();
-    let cfg = write_pipeline(
-        tmp.path(),
-        "p.toml",
-        &Run {
-            out: &mnt.join("run"),
-            ..Run::default()
-        },
-    );
+    let cfg = TinyPipeline::checkpointing(&mnt.join("run"), 3).write(&tmp.path().join("p.toml"));
     let script = format!(
         "mount -t tmpfs -o size=480k tmpfs '{mnt}' || exit 99; \
          '{bin}' run '{cfg}'; rc=$?; cp -a '{mnt}/run' '{keep}'; exit $rc",
@@ -442,22 +307,15 @@ fn disk_full_while_checkpointing_keeps_the_previous_checkpoint() {
         "temporary checkpoint left: {names:?}"
     );
     // With room again, --resume continues from the kept checkpoint.
-    let cfg2 = write_pipeline(
-        tmp.path(),
-        "p2.toml",
-        &Run {
-            out: &keep,
-            ..Run::default()
-        },
-    );
-    let o = run(&[Path::new("run"), &cfg2, Path::new("--resume")]);
+    let cfg2 = TinyPipeline::checkpointing(&keep, 3).write(&tmp.path().join("p2.toml"));
+    let o = run_pipeline(&cfg2, &["--resume"]);
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(history(&keep).as_array().unwrap().len(), 3);
 }
 
 /// A train corpus with one entity whose text is not its spans' and two overlapping entities.
 fn flawed_corpus(dir: &Path) -> PathBuf {
-    let src = std::fs::read_to_string(root().join("tests/data/e2e/train.jsonl")).unwrap();
+    let src = std::fs::read_to_string(test_data("e2e/train.jsonl")).unwrap();
     let mut lines: Vec<String> = src.lines().map(String::from).collect();
     let mut doc: serde_json::Value = serde_json::from_str(&lines[3]).unwrap();
     let anns = doc["anns"].as_array_mut().unwrap();
@@ -489,20 +347,15 @@ fn training_data_policies_error_or_skip_with_counts() {
     let tmp = tempfile::tempdir().unwrap();
     let train = flawed_corpus(tmp.path());
     let cfg = |name: &str, extra: &str| {
-        write_pipeline(
-            tmp.path(),
-            name,
-            &Run {
-                out: &tmp.path().join(name.replace(".toml", "")),
-                epochs: 1,
-                extra_train: extra,
-                train: Some(&train),
-                ..Run::default()
-            },
-        )
+        TinyPipeline {
+            train: train.clone(),
+            train_keys: extra.into(),
+            ..TinyPipeline::checkpointing(&tmp.path().join(name.replace(".toml", "")), 1)
+        }
+        .write(&tmp.path().join(name))
     };
     // Defaults: both are errors naming file:line, document and entity.
-    let o = run(&[Path::new("run"), &cfg("a.toml", "")]);
+    let o = run_pipeline(&cfg("a.toml", ""), &[]);
     let t = text(&o);
     assert!(!o.status.success(), "{t}");
     assert!(
@@ -512,10 +365,7 @@ fn training_data_policies_error_or_skip_with_counts() {
             && t.contains("entity_text_mismatch"),
         "{t}"
     );
-    let o = run(&[
-        Path::new("run"),
-        &cfg("b.toml", "entity_text_mismatch = \"skip\""),
-    ]);
+    let o = run_pipeline(&cfg("b.toml", "entity_text_mismatch = \"skip\""), &[]);
     let t = text(&o);
     assert!(!o.status.success(), "{t}");
     assert!(
@@ -523,13 +373,13 @@ fn training_data_policies_error_or_skip_with_counts() {
         "{t}"
     );
     // Skip + keep-longest: the run goes on and says what it dropped.
-    let o = run(&[
-        Path::new("run"),
+    let o = run_pipeline(
         &cfg(
             "c.toml",
             "entity_text_mismatch = \"skip\"\noverlapping_entities = \"keep-longest\"",
         ),
-    ]);
+        &[],
+    );
     let t = text(&o);
     assert!(o.status.success(), "{t}");
     assert!(
@@ -541,10 +391,7 @@ fn training_data_policies_error_or_skip_with_counts() {
         "{t}"
     );
     // A bad policy value names its key.
-    let o = run(&[
-        Path::new("run"),
-        &cfg("d.toml", "overlapping_entities = \"longest\""),
-    ]);
+    let o = run_pipeline(&cfg("d.toml", "overlapping_entities = \"longest\""), &[]);
     let t = text(&o);
     assert!(
         !o.status.success() && t.contains("train.overlapping_entities"),
@@ -555,26 +402,14 @@ fn training_data_policies_error_or_skip_with_counts() {
 #[test]
 fn labels_outside_the_label_set_and_truncation_are_counted() {
     let tmp = tempfile::tempdir().unwrap();
-    // One long document (beyond tokenizer_max_length = 16) and labels without "test".
-    let out = tmp.path().join("run");
-    let cfg = write_pipeline(
-        tmp.path(),
-        "p.toml",
-        &Run {
-            out: &out,
-            epochs: 1,
-            ..Run::default()
-        },
-    );
-    let text_cfg = std::fs::read_to_string(&cfg)
-        .unwrap()
-        .replace(
-            "labels = [\"problem\", \"treatment\", \"test\"]",
-            "labels = [\"problem\", \"treatment\"]",
-        )
-        .replace("tokenizer_max_length = 64", "tokenizer_max_length = 12");
-    std::fs::write(&cfg, text_cfg).unwrap();
-    let o = run(&[Path::new("run"), &cfg]);
+    // Documents longer than tokenizer_max_length = 12 tokens, and labels without "test".
+    let cfg = TinyPipeline {
+        labels: vec!["problem".into(), "treatment".into()],
+        tokenizer_max_length: Some(12),
+        ..TinyPipeline::checkpointing(&tmp.path().join("run"), 1)
+    }
+    .write(&tmp.path().join("p.toml"));
+    let o = run_pipeline(&cfg, &[]);
     let t = text(&o);
     assert!(o.status.success(), "{t}");
     assert!(
@@ -650,25 +485,12 @@ fn the_hf_token_never_appears_in_logs_errors_or_files() {
         ("env", String::new(), Some(SECRET)),
     ] {
         let out = tmp.path().join(format!("hub-{name}"));
-        let cfg = write_pipeline(
-            tmp.path(),
-            &format!("hub-{name}.toml"),
-            &Run {
-                out: &out,
-                extra_trainable: &extra,
-                ..Run::default()
-            },
-        );
-        let cfg_text = std::fs::read_to_string(&cfg).unwrap().replace(
-            &format!(
-                "model_name_or_path = \"{}\"",
-                root()
-                    .join("plugins/hf-matcher/tests/fixtures/tiny_bert")
-                    .display()
-            ),
-            "model_name_or_path = \"acme/private-model\"",
-        );
-        std::fs::write(&cfg, cfg_text).unwrap();
+        let cfg = TinyPipeline {
+            model: "acme/private-model".into(),
+            trainable_keys: extra,
+            ..TinyPipeline::checkpointing(&out, 3)
+        }
+        .write(&tmp.path().join(format!("hub-{name}.toml")));
         let mut cmd = Command::new(medkit_bin());
         cmd.args(["--log-level", "trace", "run", cfg.to_str().unwrap()])
             .env_remove("MEDKIT_PLUGIN_PATH")
@@ -706,16 +528,12 @@ fn the_hf_token_never_appears_in_logs_errors_or_files() {
     // 2. A local model trained with the token set everywhere: not in checkpoints, history, logs.
     let out = tmp.path().join("train");
     let extra = format!("hf_auth_token = \"{SECRET}\"");
-    let cfg = write_pipeline(
-        tmp.path(),
-        "train.toml",
-        &Run {
-            out: &out,
-            extra_trainable: &extra,
-            callbacks: "[[train.callbacks]]\noperation = \"history-jsonl\"",
-            ..Run::default()
-        },
-    );
+    let cfg = TinyPipeline {
+        trainable_keys: extra,
+        rest: format!("{PRINTER}[[train.callbacks]]\noperation = \"history-jsonl\""),
+        ..TinyPipeline::checkpointing(&out, 3)
+    }
+    .write(&tmp.path().join("train.toml"));
     let o = Command::new(medkit_bin())
         .args(["--log-level", "trace", "run", cfg.to_str().unwrap()])
         .env_remove("MEDKIT_PLUGIN_PATH")
@@ -735,29 +553,21 @@ fn the_hf_token_never_appears_in_logs_errors_or_files() {
     assert!(hits.is_empty(), "token written to {hits:?}");
     // 3. Config errors next to the token (a misspelt key holding it, a bad value beside it): the
     // errors do not echo it.
-    let cfg = write_pipeline(
-        tmp.path(),
-        "bad.toml",
-        &Run {
-            out: &tmp.path().join("bad"),
-            extra_trainable: &format!("hf_auth_tokn = \"{SECRET}\""),
-            ..Run::default()
-        },
-    );
-    let o = run(&[Path::new("run"), &cfg]);
+    let cfg = TinyPipeline {
+        trainable_keys: format!("hf_auth_tokn = \"{SECRET}\""),
+        ..TinyPipeline::checkpointing(&tmp.path().join("bad"), 3)
+    }
+    .write(&tmp.path().join("bad.toml"));
+    let o = run_pipeline(&cfg, &[]);
     let t = text(&o);
     assert!(!o.status.success() && t.contains("hf_auth_tokn"), "{t}");
     assert!(!t.contains(SECRET), "{t}");
-    let cfg = write_pipeline(
-        tmp.path(),
-        "bad2.toml",
-        &Run {
-            out: &tmp.path().join("bad2"),
-            extra_trainable: &format!("hf_auth_token = \"{SECRET}\"\ndevice = 7"),
-            ..Run::default()
-        },
-    );
-    let o = run(&[Path::new("run"), &cfg]);
+    let cfg = TinyPipeline {
+        trainable_keys: format!("hf_auth_token = \"{SECRET}\"\ndevice = 7"),
+        ..TinyPipeline::checkpointing(&tmp.path().join("bad2"), 3)
+    }
+    .write(&tmp.path().join("bad2.toml"));
+    let o = run_pipeline(&cfg, &[]);
     let t = text(&o);
     assert!(!o.status.success(), "{t}");
     assert!(!t.contains(SECRET), "{t}");
