@@ -1,4 +1,4 @@
-//! Issue 7, `medkit annotate` output: a run killed midway leaves the output untouched and
+//! `medkit annotate`'s output file: a run killed midway leaves the output untouched and
 //! `<output>.partial` holding whole lines only (valid medkit JSONL); a run that fails midway keeps
 //! those lines too and says where; a complete run renames `.partial` onto the output.
 
@@ -141,44 +141,4 @@ fn an_error_midway_keeps_the_whole_lines_done_and_says_where() {
     assert!(!o.status.success());
     assert!(!partial(&tmp.path().join("other.jsonl")).exists());
     assert!(!tmp.path().join("other.jsonl").exists());
-}
-
-#[test]
-fn empty_documents_annotate_and_train() {
-    let tmp = tempfile::tempdir().unwrap();
-    let doc = |uid: &str, text: &str| text_document(uid, text, serde_json::json!([])).to_string();
-    let input = write_jsonl(
-        &tmp.path().join("empty.jsonl"),
-        &[doc("e1", ""), doc("e2", "   \n "), doc("e3", "Fièvre.")],
-    );
-    let out = tmp.path().join("out.jsonl");
-    let o = annotate_tiny(&input, &out, &["--batch-size", "2"]);
-    assert!(o.status.success(), "{}", text(&o));
-    let lines = jsonl_docs(&out);
-    assert_eq!(lines.len(), 3);
-    assert_eq!(lines[0]["anns"].as_array().unwrap().len(), 0);
-    assert_eq!(lines[1]["anns"].as_array().unwrap().len(), 0);
-
-    // Training with empty documents among the others.
-    let train_src = std::fs::read_to_string(test_data("e2e/train.jsonl")).unwrap();
-    let train = tmp.path().join("train.jsonl");
-    std::fs::write(
-        &train,
-        format!("{train_src}{}\n{}\n", doc("e1", ""), doc("e2", "  ")),
-    )
-    .unwrap();
-    let cfg = TinyPipeline {
-        train,
-        validation: input,
-        tokenizer_max_length: None,
-        output_dir: tmp.path().join("run"),
-        learning_rate: None,
-        batch_size: 2,
-        ..TinyPipeline::default()
-    }
-    .write(&tmp.path().join("p.toml"));
-    let o = run_pipeline(&cfg, &[]);
-    let t = text(&o);
-    assert!(o.status.success(), "{t}");
-    assert!(!t.contains("panicked") && !t.contains("NaN"), "{t}");
 }

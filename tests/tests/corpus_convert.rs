@@ -1,7 +1,8 @@
-//! `medkit convert`: conversions through the binary, and every kind of bad input failing with
+//! `medkit convert`: conversions through the binary, and every kind of bad input (medkit JSONL,
+//! BRAT, CoNLL; reversed spans, entity texts of another length than their spans') failing with
 //! file:line, a non-zero exit, and no output left behind.
 
-use medkit_tests::{convert_args, corpus_data, medkit, text};
+use medkit_tests::{convert_args, corpus_data, entity, medkit, text, text_document, write_jsonl};
 use std::path::{Path, PathBuf};
 
 fn rich_lines() -> Vec<String> {
@@ -273,4 +274,40 @@ fn unsafe_uid_is_refused_as_brat_file_name() {
     );
     assert!(!out.exists());
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+}
+
+/// Converts a file whose document line is `line`: it must fail naming `bad.jsonl:2` and `needle`,
+/// and write nothing.
+fn convert_fails(line: &str, needle: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = write_jsonl(&tmp.path().join("bad.jsonl"), &[line]);
+    let out = tmp.path().join("out.jsonl");
+    let o = medkit(&convert_args("medkit", "medkit", &input, &out));
+    let t = text(&o);
+    assert!(!o.status.success(), "{t}");
+    assert!(t.contains("bad.jsonl:2") && t.contains(needle), "{t}");
+    assert!(!t.contains("panicked"), "{t}");
+    assert!(!out.exists());
+}
+
+/// A document with one entity `ent_text` at `span`.
+fn one_entity_doc(text: &str, span: (usize, usize), ent_text: &str) -> String {
+    text_document(
+        "d1",
+        text,
+        serde_json::json!([entity("e1", "x", ent_text, span)]),
+    )
+    .to_string()
+}
+
+#[test]
+fn reversed_spans_and_text_length_mismatches_name_file_and_line() {
+    convert_fails(
+        &one_entity_doc("Fièvre aiguë.", (6, 0), "Fièvre"),
+        "span 6-0 is not within the document text",
+    );
+    convert_fails(
+        &one_entity_doc("Fièvre aiguë.", (0, 6), "Fièvre aiguë"),
+        "spans cover 6 characters but text",
+    );
 }

@@ -1,7 +1,8 @@
 //! The host knows no plugin: what it must know of an operation travels in the SDK's contracts.
 //! A third party's plugin (tests/fixtures/thirdparty-plugin, built against the SDK alone) with
 //! its own model key trains, is interrupted and resumes exactly, its metrics beside seqeval's;
-//! and no file of the host but the one shorthand table names an HF or seqeval key.
+//! the template plugin's metrics and callback take seqeval's place by an edit of the pipeline
+//! file; and no file of the host but the one shorthand table names an HF or seqeval key.
 
 use medkit_tests::*;
 use serde_json::Value;
@@ -175,6 +176,42 @@ fn trainable_without_a_declared_seed_gets_none() {
     assert!(t.contains("missing field `seed`"), "{t}");
 }
 
+#[test]
+fn metrics_and_callbacks_swap_to_a_third_party_plugin_by_editing_toml() {
+    // The template plugin, built outside the workspace; the host binary is not rebuilt.
+    let plugins = plugin_dir_with(&[template_plugin()]);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let epochs = dir.path().join("epochs.txt");
+    let cfg = TinyPipeline {
+        plugin_dirs: vec![plugins.path().to_path_buf()],
+        output_dir: out.clone(),
+        epochs: 3,
+        metrics: "operation = \"token-accuracy\"".into(),
+        rest: format!(
+            "{PRINTER}\n[[train.callbacks]]\noperation = \"epoch-file\"\npath = \"{}\"\n\n\
+             [[train.callbacks]]\noperation = \"history-jsonl\"\noutput_dir = \"{}\"\n",
+            epochs.display(),
+            out.display()
+        ),
+        ..TinyPipeline::default()
+    }
+    .write(&dir.path().join("swapped.toml"));
+    let o = run_pipeline(&cfg, &[]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    let h = history(&out);
+    let acc = h[2]["eval"]["token_accuracy"]
+        .as_f64()
+        .expect("token_accuracy in eval metrics");
+    assert!((0.0..=1.0).contains(&acc));
+    assert!(
+        h[2]["eval"].get("overall_f1-score").is_none(),
+        "seqeval was swapped out"
+    );
+    assert_eq!(std::fs::read_to_string(&epochs).unwrap().lines().count(), 3);
+}
+
 /// Identifiers of the HF matcher's and seqeval's configs and the names of plugin operations,
 /// as string literals: only the shorthand table may hold them.
 const PLUGIN_NAMES: [&str; 17] = [
@@ -243,62 +280,4 @@ fn host_names_no_plugin_key_outside_the_shorthand_table() {
     ] {
         assert!(t.contains(name), "{name} not in {}", table.display());
     }
-}
-
-/// (label, start, end) of each document's entities in a medkit JSONL output.
-fn entities(path: &Path) -> Vec<Vec<(String, u64, u64)>> {
-    jsonl_docs(path)
-        .iter()
-        .map(|d| {
-            d["anns"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|a| {
-                    let s = &a["spans"][0];
-                    (
-                        a["label"].as_str().unwrap().to_string(),
-                        s["start"].as_u64().unwrap(),
-                        s["end"].as_u64().unwrap(),
-                    )
-                })
-                .collect()
-        })
-        .collect()
-}
-
-#[test]
-fn annotate_op_sets_any_key_of_the_operation_and_wins_over_its_shorthand() {
-    let tmp = tempfile::tempdir().unwrap();
-    let input = test_data("e2e/validation.jsonl");
-    let annotate = |name: &str, extra: &[&str]| {
-        let out = tmp.path().join(name);
-        (annotate_tiny(&input, &out, extra), out)
-    };
-    let (o, shorthand) = annotate("shorthand.jsonl", &["--aggregation", "none"]);
-    assert!(o.status.success(), "{}", text(&o));
-    let (o, by_op) = annotate(
-        "op.jsonl",
-        &["--aggregation", "max", "--op", "aggregation_strategy=none"],
-    );
-    assert!(o.status.success(), "{}", text(&o));
-    let (o, max) = annotate("max.jsonl", &[]);
-    assert!(o.status.success(), "{}", text(&o));
-    assert_eq!(entities(&shorthand), entities(&by_op));
-    assert_ne!(
-        entities(&shorthand),
-        entities(&max),
-        "the key changed nothing"
-    );
-    // a key the operation does not take is its error, naming the key
-    let (o, _) = annotate("typo.jsonl", &["--op", "agregation=none"]);
-    let t = text(&o);
-    assert!(!o.status.success(), "{t}");
-    assert!(t.contains("agregation"), "{t}");
-    let (o, _) = annotate("bad.jsonl", &["--op", "stride"]);
-    let t = text(&o);
-    assert!(
-        !o.status.success() && t.contains("--op 'stride': expected KEY=VALUE"),
-        "{t}"
-    );
 }

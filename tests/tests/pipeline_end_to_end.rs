@@ -129,39 +129,3 @@ fn train_checkpoint_annotate_and_reproduce() {
     let t = text(&o);
     assert!(!o.status.success() && t.contains("already holds"), "{t}");
 }
-
-#[test]
-fn metrics_and_callbacks_swap_to_a_third_party_plugin_by_editing_toml() {
-    // The template plugin, built outside the workspace; the host binary is not rebuilt.
-    let plugins = plugin_dir_with(&[template_plugin()]);
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("run");
-    let epochs = dir.path().join("epochs.txt");
-    let cfg = TinyPipeline {
-        plugin_dirs: vec![plugins.path().to_path_buf()],
-        output_dir: out.clone(),
-        epochs: 3,
-        metrics: "operation = \"token-accuracy\"".into(),
-        rest: format!(
-            "{PRINTER}\n[[train.callbacks]]\noperation = \"epoch-file\"\npath = \"{}\"\n\n\
-             [[train.callbacks]]\noperation = \"history-jsonl\"\noutput_dir = \"{}\"\n",
-            epochs.display(),
-            out.display()
-        ),
-        ..TinyPipeline::default()
-    }
-    .write(&dir.path().join("swapped.toml"));
-    let o = run_pipeline(&cfg, &[]);
-    let t = text(&o);
-    assert!(o.status.success(), "{t}");
-    let h = history(&out);
-    let acc = h[2]["eval"]["token_accuracy"]
-        .as_f64()
-        .expect("token_accuracy in eval metrics");
-    assert!((0.0..=1.0).contains(&acc));
-    assert!(
-        h[2]["eval"].get("overall_f1-score").is_none(),
-        "seqeval was swapped out"
-    );
-    assert_eq!(std::fs::read_to_string(&epochs).unwrap().lines().count(), 3);
-}
