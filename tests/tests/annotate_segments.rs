@@ -6,23 +6,6 @@
 
 use medkit_tests::*;
 use serde_json::Value;
-use std::path::Path;
-
-fn tiny_model() -> String {
-    root()
-        .join("plugins/hf-matcher/tests/fixtures/tiny_bert")
-        .display()
-        .to_string()
-}
-
-fn read_docs(p: &Path) -> Vec<Value> {
-    std::fs::read_to_string(p)
-        .unwrap()
-        .lines()
-        .skip(1)
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
 
 fn anns<'a>(doc: &'a Value, class: &str) -> Vec<&'a Value> {
     doc["anns"]
@@ -78,24 +61,21 @@ fn check_entities_in_segments(doc: &Value, label: &str) -> usize {
 #[test]
 fn cli_segments_made_by_the_sentence_tokenizer_on_whole_ncbi_documents() {
     let dir = tempfile::tempdir().unwrap();
-    let input = root().join("tests/data/corpus/ncbi/test_full.jsonl");
+    let input = test_data("corpus/ncbi/test_full.jsonl");
     let out = dir.path().join("out.jsonl");
-    let o = medkit(&[
-        "annotate",
-        "--model",
-        &tiny_model(),
-        "--input",
-        input.to_str().unwrap(),
-        "--output",
-        out.to_str().unwrap(),
-        "--drop-existing-entities",
-        "--segments",
-        "sentence",
-        "--segmentation",
-        "sentence-tokenizer",
-    ]);
+    let o = annotate_tiny(
+        &input,
+        &out,
+        &[
+            "--drop-existing-entities",
+            "--segments",
+            "sentence",
+            "--segmentation",
+            "sentence-tokenizer",
+        ],
+    );
     assert!(o.status.success(), "{}", text(&o));
-    let docs = read_docs(&out);
+    let docs = jsonl_docs(&out);
     assert_eq!(docs.len(), 3);
     let mut total = 0;
     for doc in &docs {
@@ -131,19 +111,19 @@ fn pipeline_segments_from_the_input_copy_their_attributes_to_entities() {
                        "metadata": {}, "_class_name": "medkit.core.attribute.Attribute"}],
             "metadata": {}, "_class_name": "medkit.core.text.annotation.Segment"})
     };
-    let doc1 = serde_json::json!({"uid": "d1", "text": d1, "metadata": {},
-        "anns": [seg("s1", 0, 36, "antécédents"), seg("s2", 38, 73, "traitement")],
-        "_class_name": "medkit.core.text.document.TextDocument"});
-    let doc2 = serde_json::json!({"uid": "d2", "text": d2, "metadata": {}, "anns": [],
-        "_class_name": "medkit.core.text.document.TextDocument"});
-    let input = dir.path().join("in.jsonl");
-    std::fs::write(
-        &input,
-        format!(
-            "{{\"version\": \"0.2\", \"content_type\": \"text_document_list\"}}\n{doc1}\n{doc2}\n"
-        ),
-    )
-    .unwrap();
+    let doc1 = text_document(
+        "d1",
+        d1,
+        serde_json::json!([
+            seg("s1", 0, 36, "antécédents"),
+            seg("s2", 38, 73, "traitement")
+        ]),
+    );
+    let doc2 = text_document("d2", d2, serde_json::json!([]));
+    let input = write_jsonl(
+        &dir.path().join("in.jsonl"),
+        &[doc1.to_string(), doc2.to_string()],
+    );
     let out = dir.path().join("out.jsonl");
     let cfg = dir.path().join("p.toml");
     std::fs::write(
@@ -166,13 +146,13 @@ attrs_to_copy = ["section"]
 "#,
             input = input.display(),
             out = out.display(),
-            model = tiny_model()
+            model = tiny_bert().display()
         ),
     )
     .unwrap();
-    let o = medkit(&["run", cfg.to_str().unwrap()]);
+    let o = run_pipeline(&cfg, &[]);
     assert!(o.status.success(), "{}", text(&o));
-    let docs = read_docs(&out);
+    let docs = jsonl_docs(&out);
 
     // d1: its two segments were used as they are (no new ones), and each entity carries a copy
     // of its segment's section attribute (new uid) next to its score
@@ -224,28 +204,18 @@ attrs_to_copy = ["section"]
 fn documents_without_the_segments_get_no_entity_and_a_warning() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.jsonl");
-    let o = medkit(&[
-        "annotate",
-        "--model",
-        &tiny_model(),
-        "--input",
-        root()
-            .join("tests/data/e2e/validation.jsonl")
-            .to_str()
-            .unwrap(),
-        "--output",
-        out.to_str().unwrap(),
-        "--drop-existing-entities",
-        "--segments",
-        "sentence",
-    ]);
+    let o = annotate_tiny(
+        &test_data("e2e/validation.jsonl"),
+        &out,
+        &["--drop-existing-entities", "--segments", "sentence"],
+    );
     let t = text(&o);
     assert!(o.status.success(), "{t}");
     assert!(
         t.contains("had no 'sentence' segment and got no entity"),
         "{t}"
     );
-    for d in read_docs(&out) {
+    for d in jsonl_docs(&out) {
         assert!(anns(&d, ".Entity").is_empty());
     }
 }
@@ -253,25 +223,9 @@ fn documents_without_the_segments_get_no_entity_and_a_warning() {
 #[test]
 fn bad_segmentation_settings_are_errors_naming_them() {
     let dir = tempfile::tempdir().unwrap();
-    let input = root().join("tests/data/e2e/validation.jsonl");
+    let input = test_data("e2e/validation.jsonl");
     let out = dir.path().join("out.jsonl");
-    let base = [
-        "annotate",
-        "--model",
-        &tiny_model(),
-        "--input",
-        input.to_str().unwrap(),
-        "--output",
-        out.to_str().unwrap(),
-    ]
-    .map(String::from)
-    .to_vec();
-    let run = |extra: &[&str]| {
-        let mut args = base.clone();
-        args.extend(extra.iter().map(|s| s.to_string()));
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        medkit(&args)
-    };
+    let run = |extra: &[&str]| annotate_tiny(&input, &out, extra);
     let o = run(&[
         "--segments",
         "sentence",
@@ -330,11 +284,11 @@ fn bad_segmentation_settings_are_errors_naming_them() {
             "[annotate]\ninput = \"{}\"\noutput = \"{}\"\n[annotate.segmentation]\noperation = \"sentence-tokenizer\"\n[annotate.matcher]\noperation = \"hf-entity-matcher\"\nmodel = \"{}\"\n",
             input.display(),
             out.display(),
-            tiny_model()
+            tiny_bert().display()
         ),
     )
     .unwrap();
-    let o = medkit(&["run", cfg.to_str().unwrap()]);
+    let o = run_pipeline(&cfg, &[]);
     assert!(!o.status.success());
     assert!(text(&o).contains("'annotate.segmentation' needs 'annotate.segments'"));
     assert!(!out.exists());

@@ -2,12 +2,8 @@
 
 use medkit_corpus::{brat, conll, medkit_json, overlaps, split};
 use medkit_sdk::data::{Annotation, AnySpan, TextDocument};
-use medkit_tests::root;
-use std::path::{Path, PathBuf};
-
-fn data(p: &str) -> PathBuf {
-    root().join("tests/data/corpus").join(p)
-}
+use medkit_tests::corpus_data;
+use std::path::Path;
 
 fn read(p: &Path) -> Vec<TextDocument> {
     medkit_json::read_documents(p)
@@ -101,7 +97,7 @@ fn round_trip_is_byte_identical() {
         "bc5cdr_full.jsonl",
         "bc5cdr_sentences.jsonl",
     ] {
-        let src = data(f);
+        let src = corpus_data(f);
         let docs = read(&src);
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join("out.jsonl");
@@ -122,7 +118,7 @@ fn round_trip_is_byte_identical() {
 
 #[test]
 fn rich_document_keeps_every_field() {
-    let docs = read(&data("rich.jsonl"));
+    let docs = read(&corpus_data("rich.jsonl"));
     let d = &docs[0];
     assert!(d.text.starts_with("Le patient âgé"));
     assert!(d.metadata.contains(r#""big": 1e+16, "small": 1e-05"#));
@@ -177,8 +173,8 @@ fn rich_document_keeps_every_field() {
 
 #[test]
 fn brat_import_equals_medkit_converter() {
-    let mine = brat::read_dir(&data("brat")).unwrap();
-    let theirs = read(&data("brat_expected.jsonl"));
+    let mine = brat::read_dir(&corpus_data("brat")).unwrap();
+    let theirs = read(&corpus_data("brat_expected.jsonl"));
     assert_eq!(mine.len(), theirs.len());
     for (a, b) in mine.iter().zip(&theirs) {
         assert_eq!(file_name_meta(a), file_name_meta(b));
@@ -204,9 +200,9 @@ fn brat_import_equals_medkit_converter() {
 
 #[test]
 fn ncbi_brat_sample_equals_medkit_files() {
-    let mut mine = brat::read_dir(&data("ncbi/brat")).unwrap();
-    let theirs = read(&data("ncbi/test_full.jsonl"));
-    let sentences = read(&data("ncbi/test_sentences.jsonl"));
+    let mut mine = brat::read_dir(&corpus_data("ncbi/brat")).unwrap();
+    let theirs = read(&corpus_data("ncbi/test_full.jsonl"));
+    let sentences = read(&corpus_data("ncbi/test_sentences.jsonl"));
     let mut my_sentences = Vec::new();
     for (a, b) in mine.iter_mut().zip(&theirs) {
         assert_eq!(overlaps::filter_overlapping_entities(a), 0);
@@ -224,8 +220,8 @@ fn ncbi_brat_sample_equals_medkit_files() {
 
 #[test]
 fn overlap_filter_equals_medkit() {
-    let mut mine = brat::read_dir(&data("brat")).unwrap();
-    let theirs = read(&data("brat_filtered_expected.jsonl"));
+    let mut mine = brat::read_dir(&corpus_data("brat")).unwrap();
+    let theirs = read(&corpus_data("brat_filtered_expected.jsonl"));
     let dropped: usize = mine
         .iter_mut()
         .map(overlaps::filter_overlapping_entities)
@@ -257,12 +253,12 @@ fn sentence_split_equals_medkit() {
     ] {
         let mut lost = 0;
         let mut mine = Vec::new();
-        for d in read(&data(full)) {
+        for d in read(&corpus_data(full)) {
             let (parts, l) = split::split_sentences(&d);
             lost += l;
             mine.extend(parts);
         }
-        let theirs = read(&data(sents));
+        let theirs = read(&corpus_data(sents));
         assert_eq!(lost, lost_expected, "{full}");
         assert_eq!(mine.len(), theirs.len(), "{full}");
         for (a, b) in mine.iter().zip(&theirs) {
@@ -273,7 +269,7 @@ fn sentence_split_equals_medkit() {
 
 #[test]
 fn conll_to_documents() {
-    let docs = conll::read(&data("sample.conll")).unwrap();
+    let docs = conll::read(&corpus_data("sample.conll")).unwrap();
     assert_eq!(docs.len(), 2);
     assert_eq!(
         docs[0].text.as_str(),
@@ -309,7 +305,7 @@ fn conll_to_documents() {
 
 #[test]
 fn brat_export_then_import_keeps_entities() {
-    let docs = brat::read_dir(&data("brat")).unwrap();
+    let docs = brat::read_dir(&corpus_data("brat")).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
     assert_eq!(brat::write_dir(&out, &docs).unwrap(), 3);
@@ -337,7 +333,7 @@ fn brat_export_then_import_keeps_entities() {
 
 #[test]
 fn unfinished_writer_leaves_nothing() {
-    let docs = read(&data("rich.jsonl"));
+    let docs = read(&corpus_data("rich.jsonl"));
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out.jsonl");
     {
@@ -359,7 +355,7 @@ fn unfinished_writer_leaves_nothing() {
 /// Truncated and mangled input gives errors, never a panic.
 #[test]
 fn mangled_input_never_panics() {
-    let text = std::fs::read_to_string(data("rich.jsonl")).unwrap();
+    let text = std::fs::read_to_string(corpus_data("rich.jsonl")).unwrap();
     let line = text.lines().nth(1).unwrap();
     let cuts: Vec<usize> = line.char_indices().map(|(i, _)| i).collect();
     for &i in &cuts {
@@ -377,8 +373,8 @@ fn mangled_input_never_panics() {
         let _ = medkit_json::document_from_json_line(&line.replacen(from, to, 1));
         let _ = medkit_json::document_from_json_line(&line.replace(from, to));
     }
-    let ann = std::fs::read_to_string(data("brat/doc1.ann")).unwrap();
-    let txt = std::fs::read_to_string(data("brat/doc1.txt")).unwrap();
+    let ann = std::fs::read_to_string(corpus_data("brat/doc1.ann")).unwrap();
+    let txt = std::fs::read_to_string(corpus_data("brat/doc1.txt")).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join("d.txt"), &txt).unwrap();
     for (i, _) in ann.char_indices() {
@@ -402,9 +398,9 @@ fn brat_export_equals_medkit_converter() {
     ] {
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join("out");
-        brat::write_dir(&out, &read(&data(src))).unwrap();
+        brat::write_dir(&out, &read(&corpus_data(src))).unwrap();
         let mut n = 0;
-        for f in std::fs::read_dir(data(expected)).unwrap() {
+        for f in std::fs::read_dir(corpus_data(expected)).unwrap() {
             let f = f.unwrap().path();
             let name = f.file_name().unwrap();
             assert_eq!(
@@ -422,9 +418,9 @@ fn brat_export_equals_medkit_converter() {
 /// splitting give medkit's lines, entity order included.
 #[test]
 fn random_overlaps_filter_and_split_as_medkit() {
-    let full = read(&data("overlap_full.jsonl"));
-    let filtered = read(&data("overlap_filtered_expected.jsonl"));
-    let sentences = read(&data("overlap_sentences_expected.jsonl"));
+    let full = read(&corpus_data("overlap_full.jsonl"));
+    let filtered = read(&corpus_data("overlap_filtered_expected.jsonl"));
+    let sentences = read(&corpus_data("overlap_sentences_expected.jsonl"));
     let mut my_sentences = Vec::new();
     let mut lost = 0;
     for (d, f) in full.iter().zip(&filtered) {

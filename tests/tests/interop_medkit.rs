@@ -90,34 +90,10 @@ const ANNOTATE_RUNS: &[(&str, &str, &[&str])] = &[
 fn pipeline_annotate_output(dir: &Path) -> PathBuf {
     let out = dir.join("pipeline");
     let annotated = out.join("annotated.jsonl");
-    let cfg = dir.join("pipeline.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            r#"
-[corpus]
-train = "{data}/train.jsonl"
-validation = "{data}/validation.jsonl"
-
-[train.trainable]
-operation = "hf-entity-matcher"
-model_name_or_path = "{model}"
-labels = ["problem", "treatment", "test"]
-tagging_scheme = "iob2"
-tokenizer_max_length = 64
-
-[train.trainer]
-output_dir = "{out}"
-learning_rate = 1e-3
-nb_training_epochs = 1
-batch_size = 4
-seed = 0
-
-[train.metrics]
-operation = "seqeval"
-tagging_scheme = "iob2"
-
-[annotate]
+    let cfg = TinyPipeline {
+        output_dir: out,
+        rest: format!(
+            r#"[annotate]
 input = "{input}"
 output = "{annotated}"
 batch_size = 2
@@ -127,14 +103,12 @@ drop_existing_entities = false
 operation = "hf-entity-matcher"
 model = "@last"
 "#,
-            data = root().join("tests/data/e2e").display(),
-            model = tiny_bert().display(),
-            out = out.display(),
-            input = root().join("tests/data/interop/fr.jsonl").display(),
+            input = test_data("interop/fr.jsonl").display(),
             annotated = annotated.display(),
         ),
-    )
-    .unwrap();
+        ..TinyPipeline::default()
+    }
+    .write(&dir.join("pipeline.toml"));
     medkit_ok(&["run", cfg.to_str().unwrap()]);
     annotated
 }
@@ -148,17 +122,7 @@ fn jsonl_outputs(dir: &Path) -> Vec<PathBuf> {
             let suffix: String = flags.iter().map(|f| f.trim_start_matches('-')).collect();
             let out = dir.join(format!("convert-{name}-{suffix}.jsonl"));
             let input = root().join(input);
-            let mut args = vec![
-                "convert",
-                "--from",
-                from,
-                "--to",
-                "medkit",
-                "--input",
-                input.to_str().unwrap(),
-                "--output",
-                out.to_str().unwrap(),
-            ];
+            let mut args = convert_args(from, "medkit", &input, &out);
             args.extend_from_slice(flags);
             medkit_ok(&args);
             outputs.push(out);
@@ -166,11 +130,8 @@ fn jsonl_outputs(dir: &Path) -> Vec<PathBuf> {
     }
     for (name, input, flags) in ANNOTATE_RUNS {
         let out = dir.join(format!("{name}.jsonl"));
-        let input = root().join(input);
-        let model = tiny_bert();
-        let mut args = annotate_args(&model, &input, &out);
-        args.extend_from_slice(flags);
-        medkit_ok(&args);
+        let o = annotate_tiny(&root().join(input), &out, flags);
+        assert!(o.status.success(), "annotate {name} failed:\n{}", text(&o));
         outputs.push(out);
     }
     outputs.push(pipeline_annotate_output(dir));

@@ -12,54 +12,19 @@ use medkit_tests::*;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
-/// Runs a one-epoch pipeline and returns its (only) checkpoint directory.
-fn train(dir: &Path, name: &str, corpus: &str, model: &Path, labels: &[&str]) -> PathBuf {
+/// Trains `pipeline` one epoch (learning rate 5e-4, batches of 8) into `dir/name`; returns its
+/// (only) checkpoint directory.
+fn train(dir: &Path, name: &str, pipeline: TinyPipeline) -> PathBuf {
     let out = dir.join(name);
-    let cfg = dir.join(format!("{name}.toml"));
-    let labels: Vec<String> = labels.iter().map(|l| format!("{l:?}")).collect();
-    std::fs::write(
-        &cfg,
-        format!(
-            r#"
-[corpus]
-{corpus}
-
-[train.trainable]
-operation = "hf-entity-matcher"
-model_name_or_path = "{model}"
-labels = [{labels}]
-tagging_scheme = "iob2"
-tokenizer_max_length = 64
-
-[train.trainer]
-output_dir = "{out}"
-learning_rate = 5e-4
-nb_training_epochs = 1
-batch_size = 8
-seed = 0
-
-[train.metrics]
-operation = "seqeval"
-tagging_scheme = "iob2"
-"#,
-            model = model.display(),
-            labels = labels.join(", "),
-            out = out.display(),
-        ),
-    )
-    .unwrap();
+    let cfg = TinyPipeline {
+        output_dir: out.clone(),
+        learning_rate: Some(5e-4),
+        batch_size: 8,
+        ..pipeline
+    }
+    .write(&dir.join(format!("{name}.toml")));
     medkit_ok(&["run", cfg.to_str().unwrap()]);
-    let ckpts: Vec<PathBuf> = std::fs::read_dir(&out)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("checkpoint_")
-        })
-        .collect();
+    let ckpts = checkpoints(&out);
     assert_eq!(ckpts.len(), 1, "{ckpts:?}");
     ckpts.into_iter().next().unwrap()
 }
@@ -68,18 +33,8 @@ tagging_scheme = "iob2"
 #[ignore = "interop: needs medkit-lib 0.17 + transformers in .venv; run scripts/test-interop.sh"]
 fn transformers_loads_our_trainer_checkpoints_with_our_logits() {
     let dir = tempfile::tempdir().unwrap();
-    let e2e = root().join("tests/data/e2e");
     let e2e_labels = ["problem", "treatment", "test"];
-    let tiny = train(
-        dir.path(),
-        "tiny",
-        &format!(
-            "train = \"{0}/train.jsonl\"\nvalidation = \"{0}/validation.jsonl\"",
-            e2e.display()
-        ),
-        &root().join("plugins/hf-matcher/tests/fixtures/tiny_bert"),
-        &e2e_labels,
-    );
+    let tiny = train(dir.path(), "tiny", TinyPipeline::default());
     let ncbi = root().join("data/ncbi-disease");
     let ncbi_labels = [
         "CompositeMention",
@@ -96,12 +51,14 @@ fn transformers_loads_our_trainer_checkpoints_with_our_logits() {
     let mini = train(
         dir.path(),
         "minilm",
-        &format!(
-            "train = \"{0}/train.jsonl\"\nvalidation = \"{0}/validation.jsonl\"\nmax_documents = 48",
-            ncbi.display()
-        ),
-        &minilm,
-        &ncbi_labels,
+        TinyPipeline {
+            train: ncbi.join("train.jsonl"),
+            validation: ncbi.join("validation.jsonl"),
+            corpus_keys: "max_documents = 48".into(),
+            model: minilm.display().to_string(),
+            labels: ncbi_labels.map(String::from).to_vec(),
+            ..TinyPipeline::default()
+        },
     );
     let dirs = std::env::join_paths([&tiny, &mini]).unwrap();
     cargo_test_ignored(

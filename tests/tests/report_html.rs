@@ -173,34 +173,17 @@ fn screenshot(page: &Path, png: &Path) {
     );
 }
 
+/// Three epochs of the tiny BERT, then the validation set annotated with the best checkpoint
+/// and evaluated (no `[report]`: the evaluate stage writes one by default).
 fn pipeline(dir: &Path, out: &Path) -> PathBuf {
-    let r = root();
-    let text = format!(
-        r#"
-[corpus]
-train = "{data}/train.jsonl"
-validation = "{data}/validation.jsonl"
-
-[train.trainable]
-operation = "hf-entity-matcher"
-model_name_or_path = "{model}"
-labels = ["problem", "treatment", "test"]
-tagging_scheme = "iob2"
-tokenizer_max_length = 64
-
-[train.trainer]
-output_dir = "{out}"
-learning_rate = 1e-3
-nb_training_epochs = 3
-batch_size = 4
-seed = 0
-
-[train.metrics]
-operation = "seqeval"
-tagging_scheme = "iob2"
-return_metrics_by_label = true
-
-[annotate]
+    TinyPipeline {
+        output_dir: out.to_path_buf(),
+        epochs: 3,
+        metrics:
+            "operation = \"seqeval\"\ntagging_scheme = \"iob2\"\nreturn_metrics_by_label = true"
+                .into(),
+        rest: format!(
+            r#"[annotate]
 input = "validation"
 output = "{out}/annotated.jsonl"
 drop_existing_entities = true
@@ -215,15 +198,11 @@ reference = "validation"
 predicted = "@annotate"
 scheme = "iob2"
 "#,
-        data = r.join("tests/data/e2e").display(),
-        model = r
-            .join("plugins/hf-matcher/tests/fixtures/tiny_bert")
-            .display(),
-        out = out.display(),
-    );
-    let p = dir.join("pipeline.toml");
-    std::fs::write(&p, text).unwrap();
-    p
+            out = out.display()
+        ),
+        ..TinyPipeline::default()
+    }
+    .write(&dir.join("pipeline.toml"))
 }
 
 #[test]
@@ -231,7 +210,7 @@ fn tiny_model_run_report_in_chromium() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
     let cfg = pipeline(dir.path(), &out);
-    let o = medkit(&["run", cfg.to_str().unwrap()]);
+    let o = run_pipeline(&cfg, &[]);
     let t = text(&o);
     assert!(o.status.success(), "{t}");
     // No [report] section: written by default because there is an evaluate stage.
@@ -242,7 +221,7 @@ fn tiny_model_run_report_in_chromium() {
     assert!(html.contains("Evaluation: validation"));
 
     let (v, _) = selftest(&page);
-    let gold_file = root().join("tests/data/e2e/validation.jsonl");
+    let gold_file = test_data("e2e/validation.jsonl");
     let pred_file = out.join("annotated.jsonl");
     let (g, p) = (entities(&gold_file), entities(&pred_file));
     let count =
@@ -303,32 +282,31 @@ fn embedded(html: &str) -> Value {
 type Doc<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)]);
 
 fn jsonl(path: &Path, docs: &[Doc]) {
-    let mut lines = vec![r#"{"version": "0.2", "content_type": "text_document_list"}"#.to_string()];
-    for (uid, text, ents) in docs {
-        let chars: Vec<char> = text.chars().collect();
-        let anns: Vec<Value> = ents
-            .iter()
-            .enumerate()
-            .map(|(i, (label, needle))| {
-                // code point offsets of the first occurrence of `needle`
-                let n: Vec<char> = needle.chars().collect();
-                let start = (0..chars.len())
-                    .find(|&s| chars[s..].starts_with(&n))
-                    .unwrap_or_else(|| panic!("{needle} in {text}"));
-                serde_json::json!({"uid": format!("{uid}-{i}"), "label": label, "text": needle,
-                    "spans": [{"start": start, "end": start + n.len(),
-                               "_class_name": "medkit.core.text.span.Span"}],
-                    "attrs": [], "metadata": {},
-                    "_class_name": "medkit.core.text.annotation.Entity"})
-            })
-            .collect();
-        lines.push(
-            serde_json::json!({"uid": uid, "text": text, "metadata": {}, "anns": anns,
-                "_class_name": "medkit.core.text.document.TextDocument"})
-            .to_string(),
-        );
-    }
-    std::fs::write(path, lines.join("\n") + "\n").unwrap();
+    let lines: Vec<String> = docs
+        .iter()
+        .map(|(uid, text, ents)| {
+            let chars: Vec<char> = text.chars().collect();
+            let anns: Vec<Value> = ents
+                .iter()
+                .enumerate()
+                .map(|(i, (label, needle))| {
+                    // code point offsets of the first occurrence of `needle`
+                    let n: Vec<char> = needle.chars().collect();
+                    let start = (0..chars.len())
+                        .find(|&s| chars[s..].starts_with(&n))
+                        .unwrap_or_else(|| panic!("{needle} in {text}"));
+                    entity(
+                        &format!("{uid}-{i}"),
+                        label,
+                        needle,
+                        (start, start + n.len()),
+                    )
+                })
+                .collect();
+            text_document(uid, text, Value::from(anns)).to_string()
+        })
+        .collect();
+    write_jsonl(path, &lines);
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! Plugin loading: listing, the template plugin built outside the workspace, bad libraries,
-//! duplicates, SDK version mismatch, permissions, panics in constructors and calls.
+//! duplicates, SDK version mismatch, plugin files and directories writable by any user (refused,
+//! naming them; the other plugins still load), panics in constructors and calls.
 
 use abi_stable::std_types::RVec;
 use medkit_host::plugins::PluginSet;
@@ -7,15 +8,8 @@ use medkit_sdk::{Operation, OperationKind};
 use medkit_tests::*;
 use std::path::PathBuf;
 
-fn template_lib() -> PathBuf {
-    build_external_plugin(
-        &root().join("examples/template-plugin"),
-        "medkit_plugin_template",
-    )
-}
-
 fn template_dir() -> tempfile::TempDir {
-    plugin_dir_with(&[template_lib()])
+    plugin_dir_with(&[template_plugin()])
 }
 
 #[test]
@@ -145,7 +139,7 @@ fn broken_libraries_are_reported_and_others_still_load() {
 
 #[test]
 fn duplicate_operation_names_name_both_files() {
-    let lib = template_lib();
+    let lib = template_plugin();
     let a = plugin_dir_with(std::slice::from_ref(&lib));
     let b = plugin_dir_with(std::slice::from_ref(&lib));
     let out = medkit(&[
@@ -169,8 +163,7 @@ fn duplicate_operation_names_name_both_files() {
 #[test]
 fn world_writable_plugin_is_refused() {
     use std::os::unix::fs::PermissionsExt;
-    let lib = template_lib();
-    let dir = plugin_dir_with(&[lib]);
+    let dir = template_dir();
     let f = lib_file(dir.path(), "medkit_plugin_template");
     std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o666)).unwrap();
     let out = medkit(&["--plugin-dir", dir.path().to_str().unwrap(), "plugins"]);
@@ -274,4 +267,29 @@ fn panics_in_plugins_become_errors() {
     // The operation is still usable after a caught panic.
     let e = m.compute().into_result().unwrap_err();
     assert_eq!(e.as_str(), "deliberate error in compute");
+}
+
+#[cfg(unix)]
+#[test]
+fn world_writable_plugin_directory_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = plugin_dir_with(&[template_plugin()]);
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let out = medkit(&["--plugin-dir", dir.path().to_str().unwrap(), "plugins"]);
+    let t = text(&out);
+    assert!(
+        t.contains(&format!(
+            "refused: its directory {} is writable by any user",
+            dir.path().display()
+        )),
+        "{t}"
+    );
+    assert!(
+        t.contains("hf-entity-matcher"),
+        "workspace plugins still load: {t}"
+    );
+    assert!(!t.contains("panicked"), "{t}");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = medkit(&["--plugin-dir", dir.path().to_str().unwrap(), "plugins"]);
+    assert!(text(&out).contains("token-accuracy"), "{}", text(&out));
 }

@@ -7,7 +7,7 @@ use std::io::Write;
 
 const FIXTURES: &str = include_str!("../../plugins/metrics/tests/fixtures/seqeval_cases.json");
 
-fn write_jsonl(dir: &std::path::Path, name: &str, lines: &[String]) -> String {
+fn write_lines(dir: &std::path::Path, name: &str, lines: &[String]) -> String {
     let path = dir.join(name);
     let mut f = std::fs::File::create(&path).unwrap();
     for l in lines {
@@ -41,7 +41,7 @@ fn cli_report_matches_python_seqeval() {
             .zip(p)
             .map(|(t, p)| serde_json::json!({"y_true": t, "y_pred": p}).to_string())
             .collect();
-        let input = write_jsonl(dir.path(), &format!("case{checked}.jsonl"), &lines);
+        let input = write_lines(dir.path(), &format!("case{checked}.jsonl"), &lines);
         let zd = case["z"].to_string();
         let mut args = vec!["seqeval", "--input", &input, "--zero-division", &zd];
         let scheme = case["s"].as_str().map(str::to_ascii_lowercase);
@@ -94,7 +94,7 @@ fn cli_input_errors_name_the_line() {
         ),
     ];
     for (i, (bad, extra, message)) in cases.iter().enumerate() {
-        let input = write_jsonl(
+        let input = write_lines(
             dir.path(),
             &format!("bad{i}.jsonl"),
             &[ok.clone(), bad.to_string()],
@@ -109,7 +109,7 @@ fn cli_input_errors_name_the_line() {
             "{t}"
         );
     }
-    let empty = write_jsonl(dir.path(), "empty.jsonl", &["".to_string()]);
+    let empty = write_lines(dir.path(), "empty.jsonl", &["".to_string()]);
     let out = medkit(&["seqeval", "--input", &empty]);
     assert!(
         !out.status.success() && text(&out).contains("no {\"y_true\""),

@@ -1,15 +1,12 @@
-//! `medkit convert`: conversions through the binary, and every kind of bad input failing with
+//! `medkit convert`: conversions through the binary, and every kind of bad input (medkit JSONL,
+//! BRAT, CoNLL; reversed spans, entity texts of another length than their spans') failing with
 //! file:line, a non-zero exit, and no output left behind.
 
-use medkit_tests::{medkit, root, text};
+use medkit_tests::{convert_args, corpus_data, entity, medkit, text, text_document, write_jsonl};
 use std::path::{Path, PathBuf};
 
-fn data(p: &str) -> PathBuf {
-    root().join("tests/data/corpus").join(p)
-}
-
 fn rich_lines() -> Vec<String> {
-    std::fs::read_to_string(data("rich.jsonl"))
+    std::fs::read_to_string(corpus_data("rich.jsonl"))
         .unwrap()
         .lines()
         .map(String::from)
@@ -23,9 +20,7 @@ fn convert(
     output: &Path,
     extra: &[&str],
 ) -> std::process::Output {
-    let mut args = vec!["convert", "--from", from, "--to", to, "--input"];
-    let (i, o) = (input.to_str().unwrap(), output.to_str().unwrap());
-    args.extend([i, "--output", o]);
+    let mut args = convert_args(from, to, input, output);
     args.extend(extra);
     medkit(&args)
 }
@@ -70,11 +65,11 @@ fn medkit_to_medkit_is_identical() {
     let tmp = tempfile::tempdir().unwrap();
     for f in ["rich.jsonl", "bc5cdr_sentences.jsonl"] {
         let out = tmp.path().join(f);
-        let r = convert("medkit", "medkit", &data(f), &out, &[]);
+        let r = convert("medkit", "medkit", &corpus_data(f), &out, &[]);
         assert!(r.status.success(), "{}", text(&r));
         assert_eq!(
             std::fs::read(&out).unwrap(),
-            std::fs::read(data(f)).unwrap()
+            std::fs::read(corpus_data(f)).unwrap()
         );
     }
 }
@@ -86,7 +81,7 @@ fn brat_to_medkit_with_filter_and_split() {
     let r = convert(
         "brat",
         "medkit",
-        &data("brat"),
+        &corpus_data("brat"),
         &out,
         &["--filter-overlaps", "--split-sentences"],
     );
@@ -101,7 +96,7 @@ fn brat_to_medkit_with_filter_and_split() {
         "{msg}"
     );
     let mine = std::fs::read_to_string(&out).unwrap();
-    let theirs = std::fs::read_to_string(data("brat_sentences_expected.jsonl")).unwrap();
+    let theirs = std::fs::read_to_string(corpus_data("brat_sentences_expected.jsonl")).unwrap();
     assert_eq!(mine.lines().count(), theirs.lines().count());
 }
 
@@ -109,11 +104,11 @@ fn brat_to_medkit_with_filter_and_split() {
 fn conll_and_brat_outputs() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("c.jsonl");
-    let r = convert("conll", "medkit", &data("sample.conll"), &out, &[]);
+    let r = convert("conll", "medkit", &corpus_data("sample.conll"), &out, &[]);
     assert!(r.status.success(), "{}", text(&r));
     assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 3);
     let dir = tmp.path().join("brat");
-    let r = convert("medkit", "brat", &data("rich.jsonl"), &dir, &[]);
+    let r = convert("medkit", "brat", &corpus_data("rich.jsonl"), &dir, &[]);
     assert!(r.status.success(), "{}", text(&r));
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 7); // 3 × (.txt, .ann) + annotation.conf
 }
@@ -279,4 +274,40 @@ fn unsafe_uid_is_refused_as_brat_file_name() {
     );
     assert!(!out.exists());
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+}
+
+/// Converts a file whose document line is `line`: it must fail naming `bad.jsonl:2` and `needle`,
+/// and write nothing.
+fn convert_fails(line: &str, needle: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = write_jsonl(&tmp.path().join("bad.jsonl"), &[line]);
+    let out = tmp.path().join("out.jsonl");
+    let o = medkit(&convert_args("medkit", "medkit", &input, &out));
+    let t = text(&o);
+    assert!(!o.status.success(), "{t}");
+    assert!(t.contains("bad.jsonl:2") && t.contains(needle), "{t}");
+    assert!(!t.contains("panicked"), "{t}");
+    assert!(!out.exists());
+}
+
+/// A document with one entity `ent_text` at `span`.
+fn one_entity_doc(text: &str, span: (usize, usize), ent_text: &str) -> String {
+    text_document(
+        "d1",
+        text,
+        serde_json::json!([entity("e1", "x", ent_text, span)]),
+    )
+    .to_string()
+}
+
+#[test]
+fn reversed_spans_and_text_length_mismatches_name_file_and_line() {
+    convert_fails(
+        &one_entity_doc("Fièvre aiguë.", (6, 0), "Fièvre"),
+        "span 6-0 is not within the document text",
+    );
+    convert_fails(
+        &one_entity_doc("Fièvre aiguë.", (0, 6), "Fièvre aiguë"),
+        "spans cover 6 characters but text",
+    );
 }

@@ -1,11 +1,10 @@
 //! `medkit evaluate` against Python medkit 0.17's SeqEvalEvaluator on two tiny documents
 //! (expected values computed with medkit; characters and a tiny WordLevel tokenizer).
 
-use medkit_tests::{medkit, text};
+use medkit_tests::{medkit, text, write_jsonl};
 use serde_json::Value;
 use std::path::Path;
 
-const HEADER: &str = r#"{"version": "0.2", "content_type": "text_document_list"}"#;
 const REFERENCE: &str = r#"{"uid": "d1", "text": "the né patient has severe asthma and fever.", "metadata": {}, "anns": [{"uid": "d1-r0", "label": "disease", "text": "severe asthma", "spans": [{"start": 19, "end": 32, "_class_name": "medkit.core.text.span.Span"}], "attrs": [], "metadata": {}, "_class_name": "medkit.core.text.annotation.Entity"}, {"uid": "d1-r1", "label": "disease", "text": "fever", "spans": [{"start": 37, "end": 42, "_class_name": "medkit.core.text.span.Span"}], "attrs": [], "metadata": {}, "_class_name": "medkit.core.text.annotation.Entity"}, {"uid": "d1-r2", "label": "person", "text": "né patient", "spans": [{"start": 4, "end": 14, "_class_name": "medkit.core.text.span.Span"}], "attrs": [], "metadata": {}, "_class_name": "medkit.core.text.annotation.Entity"}], "_class_name": "medkit.core.text.document.TextDocument"}
 {"uid": "d2", "text": "fever and asthma.", "metadata": {}, "anns": [{"uid": "d2-r0", "label": "disease", "text": "fever", "spans": [{"start": 0, "end": 5, "_class_name": "medkit.core.text.span.Span"}], "attrs": [], "metadata": {}, "_class_name": "medkit.core.text.annotation.Entity"}], "_class_name": "medkit.core.text.document.TextDocument"}"#;
 const PREDICTED: &str = r#"{"uid": "d1", "text": "the né patient has severe asthma and fever.", "metadata": {}, "anns": [{"uid": "d1-p0", "label": "disease", "text": "asthma", "spans": [{"start": 26, "end": 32, "_class_name": "medkit.core.text.span.Span"}], "attrs": [], "metadata": {}, "_class_name": "medkit.core.text.annotation.Entity"}, {"uid": "d1-p1", "label": "disease", "text": "fever", "spans": [{"start": 37, "end": 42, "_class_name": "medkit.core.text.span.Span"}], "attrs": [], "metadata": {}, "_class_name": "medkit.core.text.annotation.Entity"}, {"uid": "d1-p2", "label": "person", "text": "né patient", "spans": [{"start": 4, "end": 14, "_class_name": "medkit.core.text.span.Span"}], "attrs": [], "metadata": {}, "_class_name": "medkit.core.text.annotation.Entity"}], "_class_name": "medkit.core.text.document.TextDocument"}
@@ -21,13 +20,9 @@ fn write(dir: &Path, name: &str, body: &str) -> String {
 
 fn setup() -> (tempfile::TempDir, String, String) {
     let dir = tempfile::tempdir().unwrap();
-    let r = write(dir.path(), "ref.jsonl", &format!("{HEADER}\n{REFERENCE}\n"));
-    let p = write(
-        dir.path(),
-        "pred.jsonl",
-        &format!("{HEADER}\n{PREDICTED}\n"),
-    );
-    (dir, r, p)
+    let r = write_jsonl(&dir.path().join("ref.jsonl"), &[REFERENCE]);
+    let p = write_jsonl(&dir.path().join("pred.jsonl"), &[PREDICTED]);
+    (dir, r.display().to_string(), p.display().to_string())
 }
 
 fn evaluate(args: &[&str]) -> Value {
@@ -216,11 +211,9 @@ fn micro_average_uses_overall_names() {
 fn missing_or_extra_documents_are_named() {
     let (d, r, p) = setup();
     let first_pred = PREDICTED.lines().next().unwrap();
-    let partial = write(
-        d.path(),
-        "partial.jsonl",
-        &format!("{HEADER}\n{first_pred}\n"),
-    );
+    let partial = write_jsonl(&d.path().join("partial.jsonl"), &[first_pred])
+        .display()
+        .to_string();
     let out = medkit(&["evaluate", "--reference", &r, "--predicted", &partial]);
     assert!(!out.status.success());
     assert!(text(&out).contains("reference document 'd2' has no predicted document"));

@@ -1,7 +1,8 @@
 //! The host knows no plugin: what it must know of an operation travels in the SDK's contracts.
 //! A third party's plugin (tests/fixtures/thirdparty-plugin, built against the SDK alone) with
 //! its own model key trains, is interrupted and resumes exactly, its metrics beside seqeval's;
-//! and no file of the host but the one shorthand table names an HF or seqeval key.
+//! the template plugin's metrics and callback take seqeval's place by an edit of the pipeline
+//! file; and no file of the host but the one shorthand table names an HF or seqeval key.
 
 use medkit_tests::*;
 use serde_json::Value;
@@ -23,7 +24,7 @@ fn write_pretrained(dir: &Path) {
 }
 
 fn pipeline(dir: &Path, name: &str, out: &str, plugins: &Path, extra: &str) -> PathBuf {
-    let data = root().join("tests/data/e2e");
+    let data = test_data("e2e");
     let text = format!(
         r#"[plugins]
 dirs = ["{plugins}"]
@@ -75,21 +76,9 @@ fn run(args: &[&Path]) -> Output {
         .expect("run medkit")
 }
 
-fn read(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-/// The weights of the epoch-3 checkpoint (`checkpoint_003_<time>`).
+/// The weights of the epoch-3 checkpoint.
 fn last_weights(out: &Path) -> Value {
-    let dir = std::fs::read_dir(out)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| {
-            let n = p.file_name().unwrap().to_string_lossy().into_owned();
-            n.starts_with("checkpoint_003_") && !n.contains("_step")
-        })
-        .unwrap_or_else(|| panic!("no epoch-3 checkpoint in {}", out.display()));
-    read(&dir.join("weights.json"))
+    read_json(&epoch_checkpoint(out, 3).join("weights.json"))
 }
 
 #[test]
@@ -102,7 +91,7 @@ fn thirdparty_trainable_resumes_exactly_with_its_metrics_beside_seqeval() {
     let reference = pipeline(tmp.path(), "reference.toml", "reference", p, "");
     let o = run(&[Path::new("run"), &reference]);
     assert!(o.status.success(), "{}", text(&o));
-    let history = read(&tmp.path().join("reference/history.json"));
+    let history = history(&tmp.path().join("reference"));
     let eval = history[2]["eval"].as_object().unwrap();
     // the trainer's loss is its own; colliding names carry their operation's name
     for key in [
@@ -137,12 +126,15 @@ fn thirdparty_trainable_resumes_exactly_with_its_metrics_beside_seqeval() {
     let t = text(&o);
     assert!(o.status.success(), "{t}");
     assert!(t.contains("Resuming from"), "{t}");
-    assert_eq!(read(&tmp.path().join("resumed/history.json")), history);
+    assert_eq!(read_json(&tmp.path().join("resumed/history.json")), history);
     let resumed = last_weights(&tmp.path().join("resumed"));
     assert_eq!(resumed, last_weights(&tmp.path().join("reference")));
     // and training changed them (a resume that loaded nothing would differ above; this one
     // guards against a run that never trained)
-    assert_ne!(resumed, read(&tmp.path().join("pretrained/weights.json")));
+    assert_ne!(
+        resumed,
+        read_json(&tmp.path().join("pretrained/weights.json"))
+    );
 }
 
 #[test]
@@ -182,6 +174,42 @@ fn trainable_without_a_declared_seed_gets_none() {
     let t = text(&o);
     assert!(!o.status.success(), "{t}");
     assert!(t.contains("missing field `seed`"), "{t}");
+}
+
+#[test]
+fn metrics_and_callbacks_swap_to_a_third_party_plugin_by_editing_toml() {
+    // The template plugin, built outside the workspace; the host binary is not rebuilt.
+    let plugins = plugin_dir_with(&[template_plugin()]);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let epochs = dir.path().join("epochs.txt");
+    let cfg = TinyPipeline {
+        plugin_dirs: vec![plugins.path().to_path_buf()],
+        output_dir: out.clone(),
+        epochs: 3,
+        metrics: "operation = \"token-accuracy\"".into(),
+        rest: format!(
+            "{PRINTER}\n[[train.callbacks]]\noperation = \"epoch-file\"\npath = \"{}\"\n\n\
+             [[train.callbacks]]\noperation = \"history-jsonl\"\noutput_dir = \"{}\"\n",
+            epochs.display(),
+            out.display()
+        ),
+        ..TinyPipeline::default()
+    }
+    .write(&dir.path().join("swapped.toml"));
+    let o = run_pipeline(&cfg, &[]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    let h = history(&out);
+    let acc = h[2]["eval"]["token_accuracy"]
+        .as_f64()
+        .expect("token_accuracy in eval metrics");
+    assert!((0.0..=1.0).contains(&acc));
+    assert!(
+        h[2]["eval"].get("overall_f1-score").is_none(),
+        "seqeval was swapped out"
+    );
+    assert_eq!(std::fs::read_to_string(&epochs).unwrap().lines().count(), 3);
 }
 
 /// Identifiers of the HF matcher's and seqeval's configs and the names of plugin operations,
@@ -252,65 +280,4 @@ fn host_names_no_plugin_key_outside_the_shorthand_table() {
     ] {
         assert!(t.contains(name), "{name} not in {}", table.display());
     }
-}
-
-/// (label, start, end) of each document's entities in a medkit JSONL output.
-fn entities(path: &Path) -> Vec<Vec<(String, u64, u64)>> {
-    jsonl_docs(path)
-        .iter()
-        .map(|d| {
-            d["anns"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|a| {
-                    let s = &a["spans"][0];
-                    (
-                        a["label"].as_str().unwrap().to_string(),
-                        s["start"].as_u64().unwrap(),
-                        s["end"].as_u64().unwrap(),
-                    )
-                })
-                .collect()
-        })
-        .collect()
-}
-
-#[test]
-fn annotate_op_sets_any_key_of_the_operation_and_wins_over_its_shorthand() {
-    let tmp = tempfile::tempdir().unwrap();
-    let model = tiny_bert();
-    let input = root().join("tests/data/e2e/validation.jsonl");
-    let annotate = |name: &str, extra: &[&str]| {
-        let out = tmp.path().join(name);
-        let mut args = annotate_args(&model, &input, &out);
-        args.extend_from_slice(extra);
-        (medkit(&args), out)
-    };
-    let (o, shorthand) = annotate("shorthand.jsonl", &["--aggregation", "none"]);
-    assert!(o.status.success(), "{}", text(&o));
-    let (o, by_op) = annotate(
-        "op.jsonl",
-        &["--aggregation", "max", "--op", "aggregation_strategy=none"],
-    );
-    assert!(o.status.success(), "{}", text(&o));
-    let (o, max) = annotate("max.jsonl", &[]);
-    assert!(o.status.success(), "{}", text(&o));
-    assert_eq!(entities(&shorthand), entities(&by_op));
-    assert_ne!(
-        entities(&shorthand),
-        entities(&max),
-        "the key changed nothing"
-    );
-    // a key the operation does not take is its error, naming the key
-    let (o, _) = annotate("typo.jsonl", &["--op", "agregation=none"]);
-    let t = text(&o);
-    assert!(!o.status.success(), "{t}");
-    assert!(t.contains("agregation"), "{t}");
-    let (o, _) = annotate("bad.jsonl", &["--op", "stride"]);
-    let t = text(&o);
-    assert!(
-        !o.status.success() && t.contains("--op 'stride': expected KEY=VALUE"),
-        "{t}"
-    );
 }
