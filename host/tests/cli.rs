@@ -53,13 +53,30 @@ fn install() -> (tempfile::TempDir, PathBuf) {
     (dir, bin)
 }
 
+/// Runs the copied binary. Its copy was open for writing a moment ago: a process another test
+/// thread forks meanwhile inherits that descriptor until it execs, and the kernel then refuses
+/// to run the file ("Text file busy"), so that error is retried.
 fn run(bin: &Path, args: &[&str]) -> Output {
-    Command::new(bin)
-        .args(args)
-        .env_remove("MEDKIT_PLUGIN_PATH")
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("run medkit")
+    spawn_retrying(|| {
+        Command::new(bin)
+            .args(args)
+            .env_remove("MEDKIT_PLUGIN_PATH")
+            .env_remove("RUST_LOG")
+            .output()
+    })
+}
+
+fn spawn_retrying<T>(mut f: impl FnMut() -> std::io::Result<T>) -> T {
+    const ETXTBSY: i32 = 26;
+    for _ in 0..50 {
+        match f() {
+            Err(e) if e.raw_os_error() == Some(ETXTBSY) => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            other => return other.expect("run medkit"),
+        }
+    }
+    panic!("medkit: the copied binary is still busy after 1 s");
 }
 
 fn text(out: &Output) -> String {
@@ -76,13 +93,14 @@ fn a_closed_stdout_ends_the_listing_quietly() {
     use std::os::unix::process::ExitStatusExt;
     let (_install, bin) = install();
     // `medkit plugins | head -0`: the reader is gone before the first line is written
-    let mut child = Command::new(&bin)
-        .arg("plugins")
-        .env_remove("MEDKIT_PLUGIN_PATH")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_retrying(|| {
+        Command::new(&bin)
+            .arg("plugins")
+            .env_remove("MEDKIT_PLUGIN_PATH")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+    });
     drop(child.stdout.take());
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);

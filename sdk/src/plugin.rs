@@ -43,10 +43,14 @@ pub struct Registration {
     pub is_default: bool,
     /// Checks a config without building the operation (no model loaded), returning it with
     /// its defaults filled in, as JSON text; `medkit check` and `medkit run` call it first.
-    pub validate: Option<fn(&str) -> Result<String, String>>,
+    pub validate: Option<ValidateFn>,
     /// Builds the operation from its config, a JSON object.
     pub create: fn(&str) -> Result<Operation, String>,
 }
+
+/// An operation's config check: the config (JSON text) in, the config with its defaults filled
+/// in out (see [`Registration::validate`]).
+pub type ValidateFn = fn(&str) -> Result<String, String>;
 
 /// What the host needs to know about an operation's config, so that it names no plugin's key.
 #[repr(C)]
@@ -300,9 +304,7 @@ macro_rules! __validate {
         ::std::option::Option::None
     };
     ($v:expr) => {
-        ::std::option::Option::Some(
-            $v as fn(&str) -> ::std::result::Result<::std::string::String, ::std::string::String>,
-        )
+        ::std::option::Option::Some($v as $crate::plugin::ValidateFn)
     };
 }
 

@@ -104,3 +104,51 @@ pub fn lib_file(dir: &Path, name: &str) -> PathBuf {
         std::env::consts::DLL_SUFFIX
     ))
 }
+
+/// A copy of `sdk/` in `work/sdk`, standing alone (no workspace keys), with version `version`:
+/// the SDK another release would be, for the ABI-compatibility tests. Returns its folder.
+pub fn sdk_copy(work: &Path, version: &str) -> PathBuf {
+    let sdk = work.join("sdk");
+    std::fs::create_dir_all(sdk.join("src")).unwrap();
+    for f in std::fs::read_dir(root().join("sdk/src")).unwrap() {
+        let f = f.unwrap().path();
+        std::fs::copy(&f, sdk.join("src").join(f.file_name().unwrap())).unwrap();
+    }
+    let manifest = std::fs::read_to_string(root().join("sdk/Cargo.toml"))
+        .unwrap()
+        .replace(
+            "version.workspace = true",
+            &format!("version = \"{version}\""),
+        )
+        .replace("edition.workspace = true", "edition = \"2021\"")
+        .replace("license.workspace = true", "")
+        .replace("abi_stable.workspace = true", "abi_stable = \"0.11.3\"")
+        .replace("inventory.workspace = true", "inventory = \"0.3\"")
+        .replace("log.workspace = true", "log = \"0.4\"")
+        .replace("serde_json.workspace = true", "serde_json = \"1\"")
+        .replace(
+            "serde.workspace = true",
+            "serde = { version = \"1\", features = [\"derive\"] }",
+        );
+    std::fs::write(sdk.join("Cargo.toml"), manifest).unwrap();
+    sdk
+}
+
+/// The template plugin with its `src/lib.rs` as `source`, built against the SDK in `sdk` (in
+/// `work/plugin`); returns the library.
+pub fn template_built_against(work: &Path, sdk: &Path, source: &str) -> PathBuf {
+    let plugin = work.join("plugin");
+    std::fs::create_dir_all(plugin.join("src")).unwrap();
+    std::fs::write(plugin.join("src/lib.rs"), source).unwrap();
+    let m = std::fs::read_to_string(root().join("examples/template-plugin/Cargo.toml"))
+        .unwrap()
+        .replace("../../sdk", sdk.to_str().unwrap());
+    std::fs::write(plugin.join("Cargo.toml"), m).unwrap();
+    std::fs::copy(root().join("Cargo.lock"), plugin.join("Cargo.lock")).unwrap();
+    build_external_plugin(&plugin, "medkit_plugin_template")
+}
+
+/// The template plugin's source.
+pub fn template_source() -> String {
+    std::fs::read_to_string(root().join("examples/template-plugin/src/lib.rs")).unwrap()
+}

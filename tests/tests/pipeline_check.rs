@@ -105,7 +105,10 @@ fn a_typo_in_the_last_stage_fails_before_training() {
             "{cmd}: {t}"
         );
     }
-    assert!(!tmp.path().join("out").exists(), "run trained before failing");
+    assert!(
+        !tmp.path().join("out").exists(),
+        "run trained before failing"
+    );
 }
 
 #[test]

@@ -178,39 +178,8 @@ fn world_writable_plugin_is_refused() {
 fn incompatible_sdk_version_names_both_versions() {
     // A copy of the SDK with a semver-incompatible version, and the template built against it.
     let work = tempfile::tempdir().unwrap();
-    let sdk = work.path().join("sdk");
-    std::fs::create_dir_all(sdk.join("src")).unwrap();
-    for f in std::fs::read_dir(root().join("sdk/src")).unwrap() {
-        let f = f.unwrap().path();
-        std::fs::copy(&f, sdk.join("src").join(f.file_name().unwrap())).unwrap();
-    }
-    let manifest = std::fs::read_to_string(root().join("sdk/Cargo.toml"))
-        .unwrap()
-        .replace("version.workspace = true", "version = \"0.99.0\"")
-        .replace("edition.workspace = true", "edition = \"2021\"")
-        .replace("license.workspace = true", "")
-        .replace("abi_stable.workspace = true", "abi_stable = \"0.11.3\"")
-        .replace("inventory.workspace = true", "inventory = \"0.3\"")
-        .replace("log.workspace = true", "log = \"0.4\"")
-        .replace("serde_json.workspace = true", "serde_json = \"1\"")
-        .replace(
-            "serde.workspace = true",
-            "serde = { version = \"1\", features = [\"derive\"] }",
-        );
-    std::fs::write(sdk.join("Cargo.toml"), manifest).unwrap();
-    let plugin = work.path().join("plugin");
-    std::fs::create_dir_all(plugin.join("src")).unwrap();
-    std::fs::copy(
-        root().join("examples/template-plugin/src/lib.rs"),
-        plugin.join("src/lib.rs"),
-    )
-    .unwrap();
-    let m = std::fs::read_to_string(root().join("examples/template-plugin/Cargo.toml"))
-        .unwrap()
-        .replace("../../sdk", sdk.to_str().unwrap());
-    std::fs::write(plugin.join("Cargo.toml"), m).unwrap();
-    std::fs::copy(root().join("Cargo.lock"), plugin.join("Cargo.lock")).unwrap();
-    let built = build_external_plugin(&plugin, "medkit_plugin_template");
+    let sdk = sdk_copy(work.path(), "0.99.0");
+    let built = template_built_against(work.path(), &sdk, &template_source());
     let dir = plugin_dir_with(&[built]);
     let out = medkit(&["--plugin-dir", dir.path().to_str().unwrap(), "plugins"]);
     let t = text(&out);

@@ -36,7 +36,7 @@ pub fn run(ctx: &Context, _args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// What an operation declared about its config, e.g. ` [paths: model; seed]`; empty if nothing.
+/// What an operation declared about its config, e.g. ` [paths: weights; seed]`; empty if nothing.
 fn contract_note(c: &ConfigContract) -> String {
     let list = |keys: &[abi_stable::std_types::RString]| {
         keys.iter()
@@ -72,14 +72,14 @@ mod tests {
     fn contracts_are_listed_briefly() {
         assert_eq!(contract_note(&ConfigContract::default()), "");
         let c = ConfigContract {
-            path_keys: vec!["model".into()].into(),
+            path_keys: vec!["weights".into()].into(),
             output_keys: vec!["out".into()].into(),
             accepts_seed: true,
             is_default: true,
         };
         assert_eq!(
             contract_note(&c),
-            " [paths: model; outputs: out; seed; default]"
+            " [paths: weights; outputs: out; seed; default]"
         );
     }
 }

@@ -20,29 +20,7 @@ fn patch(path: &Path, edits: &[(&str, &str)]) {
 
 /// sdk/ copied into `work/sdk`, with the kind `future` (an operation kind a later SDK adds).
 fn sdk_with_a_new_kind(work: &Path) -> std::path::PathBuf {
-    let sdk = work.join("sdk");
-    std::fs::create_dir_all(sdk.join("src")).unwrap();
-    for f in std::fs::read_dir(root().join("sdk/src")).unwrap() {
-        let f = f.unwrap().path();
-        std::fs::copy(&f, sdk.join("src").join(f.file_name().unwrap())).unwrap();
-    }
-    let manifest = std::fs::read_to_string(root().join("sdk/Cargo.toml"))
-        .unwrap()
-        .replace(
-            "version.workspace = true",
-            &format!("version = \"{}\"", medkit_sdk::SDK_VERSION),
-        )
-        .replace("edition.workspace = true", "edition = \"2021\"")
-        .replace("license.workspace = true", "")
-        .replace("abi_stable.workspace = true", "abi_stable = \"0.11.3\"")
-        .replace("inventory.workspace = true", "inventory = \"0.3\"")
-        .replace("log.workspace = true", "log = \"0.4\"")
-        .replace("serde_json.workspace = true", "serde_json = \"1\"")
-        .replace(
-            "serde.workspace = true",
-            "serde = { version = \"1\", features = [\"derive\"] }",
-        );
-    std::fs::write(sdk.join("Cargo.toml"), manifest).unwrap();
+    let sdk = sdk_copy(work, medkit_sdk::SDK_VERSION);
     patch(
         &sdk.join("src/ops.rs"),
         &[
@@ -83,11 +61,7 @@ fn sdk_with_a_new_kind(work: &Path) -> std::path::PathBuf {
 fn a_plugin_of_a_later_sdk_with_a_new_kind_loads() {
     let work = tempfile::tempdir().unwrap();
     let sdk = sdk_with_a_new_kind(work.path());
-    let plugin = work.path().join("plugin");
-    std::fs::create_dir_all(plugin.join("src")).unwrap();
-    let mut src = std::fs::read_to_string(root().join("examples/template-plugin/src/lib.rs"))
-        .unwrap()
-        .replace("medkit_sdk::export_plugin!();", "");
+    let mut src = template_source().replace("medkit_sdk::export_plugin!();", "");
     src.push_str(
         r#"
 struct Nothing;
@@ -103,13 +77,8 @@ medkit_sdk::register_operation! {
 medkit_sdk::export_plugin!();
 "#,
     );
-    std::fs::write(plugin.join("src/lib.rs"), src).unwrap();
-    let m = std::fs::read_to_string(root().join("examples/template-plugin/Cargo.toml"))
-        .unwrap()
-        .replace("../../sdk", sdk.to_str().unwrap());
-    std::fs::write(plugin.join("Cargo.toml"), m).unwrap();
-    std::fs::copy(root().join("Cargo.lock"), plugin.join("Cargo.lock")).unwrap();
-    let dir = plugin_dir_with(&[build_external_plugin(&plugin, "medkit_plugin_template")]);
+    let lib = template_built_against(work.path(), &sdk, &src);
+    let dir = plugin_dir_with(&[lib]);
 
     let set = PluginSet::load(&[dir.path().to_path_buf()]);
     assert!(set.errors.is_empty(), "{:?}", set.errors);
