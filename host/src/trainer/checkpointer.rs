@@ -1,6 +1,7 @@
 //! Writing checkpoints during a run and keeping medkit's set of them: the last, and the best by
 //! the checkpoint metric (a former best goes when a better one arrives; an interrupted
-//! checkpoint goes once a later one exists).
+//! checkpoint goes once a later one exists). `checkpoints.json` in the output_dir says which
+//! is which, rewritten atomically after each checkpoint.
 
 use super::checkpoint::{self, write_atomically};
 use super::events::{Callbacks, Event};
@@ -13,8 +14,12 @@ use medkit_sdk::TrainableBox;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
+/// The manifest's name in the output_dir.
+pub const MANIFEST_NAME: &str = "checkpoints.json";
+
 pub struct Checkpointer {
     output_dir: PathBuf,
+    metric: String,
     minimize: bool,
     best: Option<(PathBuf, f64)>,
     last: Option<PathBuf>,
@@ -23,9 +28,10 @@ pub struct Checkpointer {
 }
 
 impl Checkpointer {
-    pub fn new(output_dir: &Path, minimize: bool) -> Self {
+    pub fn new(output_dir: &Path, metric: &str, minimize: bool) -> Self {
         Self {
             output_dir: output_dir.to_path_buf(),
+            metric: metric.to_string(),
             minimize,
             best: None,
             last: None,
@@ -74,8 +80,8 @@ impl Checkpointer {
     }
 
     /// A complete epoch's checkpoint `dir` with its checkpoint-metric `value`: the new last,
-    /// maybe the new best.
-    pub fn track(&mut self, dir: PathBuf, value: f64) {
+    /// maybe the new best; the manifest says so.
+    pub fn track(&mut self, dir: PathBuf, value: f64) -> anyhow::Result<()> {
         if let Some(prev) = self.last.replace(dir.clone()) {
             if self.interrupted.as_ref() == Some(&prev) {
                 checkpoint::remove_checkpoint(&prev).ok();
@@ -88,6 +94,35 @@ impl Checkpointer {
             }
             self.best = Some((dir, value));
         }
+        self.write_manifest()
+    }
+
+    /// `checkpoints.json`: the best and the last checkpoint, each with its epoch, optimizer
+    /// steps and eval metrics (from its own files), and the metric that ranks them.
+    fn write_manifest(&self) -> anyhow::Result<()> {
+        let entry = |dir: &Path| -> Value {
+            let read = |name: &str| {
+                std::fs::read_to_string(dir.join(name))
+                    .ok()
+                    .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+                    .unwrap_or(Value::Null)
+            };
+            let state = read(checkpoint::STATE_NAME);
+            serde_json::json!({
+                "dir": dir,
+                "epoch": state["epoch"],
+                "optimizer_steps": state["optimizer_steps"],
+                "eval": read(checkpoint::METRICS_NAME)["eval"],
+            })
+        };
+        let manifest = serde_json::json!({
+            "checkpoint_metric": self.metric,
+            "minimize": self.minimize,
+            "best": self.best.as_ref().map(|(d, _)| entry(d)),
+            "last": self.last.as_deref().map(entry),
+        });
+        io::write_json(&self.output_dir.join(MANIFEST_NAME), &manifest)?;
+        Ok(())
     }
 
     pub fn best(&self) -> Option<PathBuf> {

@@ -114,6 +114,11 @@ impl Trainer {
         for dir in &existing {
             checkpoint::remove_checkpoint(dir)?;
         }
+        let manifest = output_dir.join(super::checkpointer::MANIFEST_NAME);
+        if manifest.exists() {
+            std::fs::remove_file(&manifest)
+                .with_context(|| format!("removing {}", manifest.display()))?;
+        }
         Ok(())
     }
 
@@ -173,7 +178,11 @@ impl Trainer {
 
         let mut history = Vec::new();
         let mut timings = Vec::new();
-        let mut checkpointer = Checkpointer::new(&output_dir, config.minimize_checkpoint_metric);
+        let mut checkpointer = Checkpointer::new(
+            &output_dir,
+            &config.checkpoint_metric,
+            config.minimize_checkpoint_metric,
+        );
         let mut early_stopping = config
             .early_stopping_patience
             .map(|patience| EarlyStopping {
@@ -345,7 +354,7 @@ impl Trainer {
             let value = find_metric(&eval_metrics, &config.checkpoint_metric)
                 .with_context(|| format!("checkpoint saved in {}", dir.display()))?
                 .value;
-            checkpointer.track(dir, value);
+            checkpointer.track(dir, value)?;
             if stop {
                 break;
             }

@@ -3,7 +3,7 @@
 //! (`checkpointer`, `checkpoint`) whose `trainer_state.json` (`state`) is what resuming reads.
 
 pub mod checkpoint;
-mod checkpointer;
+pub mod checkpointer;
 pub mod config;
 mod epoch;
 pub mod events;

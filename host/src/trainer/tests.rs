@@ -457,3 +457,39 @@ fn early_stopping_ends_training_with_a_checkpoint_of_the_last_epoch() {
     t.config.nb_training_epochs = 6;
     assert_eq!(t.train(docs(10), docs(5)).unwrap().history.len(), 6);
 }
+
+#[test]
+fn the_manifest_names_the_best_and_the_last_checkpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = Arc::new(Mutex::new(Log::default()));
+    let mut t = trainer(tmp.path(), vec![0.5, 0.2, 0.4], &log);
+    let out = t.train(docs(10), docs(5)).unwrap();
+    let path = tmp.path().join(super::checkpointer::MANIFEST_NAME);
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(m["checkpoint_metric"], "loss");
+    assert_eq!(m["minimize"], true);
+    assert_eq!(
+        m["best"]["dir"].as_str().map(std::path::PathBuf::from),
+        out.best_checkpoint
+    );
+    assert_eq!(m["best"]["epoch"], 2);
+    assert_eq!(m["best"]["eval"]["loss"], 0.2);
+    assert_eq!(
+        m["last"]["dir"].as_str().map(std::path::PathBuf::from),
+        out.last_checkpoint
+    );
+    assert_eq!(m["last"]["epoch"], 3);
+    assert_eq!(m["last"]["optimizer_steps"], 6);
+    // overwriting the run's output_dir starts a new manifest
+    let mut t = trainer(tmp.path(), vec![0.1], &log);
+    t.config.overwrite_output_dir = true;
+    t.config.nb_training_epochs = 1;
+    t.train(docs(10), docs(5)).unwrap();
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(
+        (m["best"]["epoch"].clone(), m["last"]["epoch"].clone()),
+        (1.into(), 1.into())
+    );
+}
