@@ -191,15 +191,9 @@ pub fn validate_impl(
     name: RStr<'_>,
     config_json: RStr<'_>,
 ) -> RResult<ROption<RString>, RString> {
-    guard(|| {
-        let reg = registrations(crate_name)
-            .into_iter()
-            .find(|r| r.kind.as_str() == kind.as_str() && r.name == name.as_str())
-            .ok_or_else(|| format!("no {kind} operation named '{name}'"))?;
-        match reg.validate {
-            None => Ok(ROption::RNone),
-            Some(v) => v(config_json.as_str()).map(|s| ROption::RSome(s.into())),
-        }
+    guard(|| match registration(crate_name, kind, name)?.validate {
+        None => Ok(ROption::RNone),
+        Some(v) => v(config_json.as_str()).map(|s| ROption::RSome(s.into())),
     })
 }
 
@@ -211,12 +205,21 @@ pub fn create_impl(
     config_json: RStr<'_>,
 ) -> RResult<Operation_NE, RString> {
     guard(|| {
-        let reg = registrations(crate_name)
-            .into_iter()
-            .find(|r| r.kind.as_str() == kind.as_str() && r.name == name.as_str())
-            .ok_or_else(|| format!("no {kind} operation named '{name}'"))?;
+        let reg = registration(crate_name, kind, name)?;
         (reg.create)(config_json.as_str()).map(Operation_NE::new)
     })
+}
+
+/// The registration of operation (`kind`, `name`) of this plugin.
+fn registration(
+    crate_name: &str,
+    kind: RStr<'_>,
+    name: RStr<'_>,
+) -> Result<&'static Registration, String> {
+    registrations(crate_name)
+        .into_iter()
+        .find(|r| r.kind.as_str() == kind.as_str() && r.name == name.as_str())
+        .ok_or_else(|| format!("no {kind} operation named '{name}'"))
 }
 
 struct Bridge;

@@ -47,16 +47,21 @@ impl State {
     }
 }
 
-/// `medkit check`: the pipeline resolved and validated, nothing run.
-pub fn check_file(ctx: &Context, path: &Path, sets: &[String]) -> anyhow::Result<Checked> {
-    let (config, base, raw) = load_with_table(path, sets)?;
+/// The plugins of the command line's and the pipeline's (`[plugins] dirs`) directories.
+fn load_plugins(ctx: &Context, config: &PipelineConfig, base: &Path) -> PluginSet {
     let pipeline_dirs: Vec<PathBuf> = config
         .plugins
         .dirs
         .iter()
-        .map(|d| resolve(&base, d))
+        .map(|d| resolve(base, d))
         .collect();
-    let plugins = PluginSet::load(&search_dirs(&ctx.plugin_dirs, &pipeline_dirs));
+    PluginSet::load(&search_dirs(&ctx.plugin_dirs, &pipeline_dirs))
+}
+
+/// `medkit check`: the pipeline resolved and validated, nothing run.
+pub fn check_file(ctx: &Context, path: &Path, sets: &[String]) -> anyhow::Result<Checked> {
+    let (config, base, raw) = load_with_table(path, sets)?;
+    let plugins = load_plugins(ctx, &config, &base);
     report_stage::plan(
         config.report.clone(),
         &base,
@@ -79,13 +84,7 @@ pub fn run_file(ctx: &Context, path: &Path, sets: &[String], resume: bool) -> an
             path.display()
         );
     }
-    let pipeline_dirs: Vec<PathBuf> = config
-        .plugins
-        .dirs
-        .iter()
-        .map(|d| resolve(&base, d))
-        .collect();
-    let plugins = PluginSet::load(&search_dirs(&ctx.plugin_dirs, &pipeline_dirs));
+    let plugins = load_plugins(ctx, &config, &base);
     // The whole pipeline is checked before any work: a typo in the last stage fails in seconds.
     let checked = check::check(&plugins, &config, &raw, &base)
         .with_context(|| format!("checking {}", path.display()))?;
@@ -110,11 +109,8 @@ pub fn run_file(ctx: &Context, path: &Path, sets: &[String], resume: bool) -> an
             ("test", c.test),
         ] {
             if let Some(p) = p {
-                let p = resolve(&base, &p);
-                if !p.is_file() {
-                    bail!("corpus.{name}: no such file {}", p.display());
-                }
-                state.splits.insert(name.to_string(), p);
+                // the check made sure it is a file
+                state.splits.insert(name.to_string(), resolve(&base, &p));
             }
         }
     }
@@ -283,17 +279,32 @@ fn create_with(
         .with_context(|| format!("pipeline key '{key}'"))
 }
 
-fn run_train(plugins: &PluginSet, state: &mut State, t: TrainSection) -> anyhow::Result<()> {
-    let output_dir = resolve(&state.base, &t.trainer.output_dir);
+/// The trainable's config as its stage builds it: `op_config`, and the trainer's seed when the
+/// operation takes one and its config sets none (same seed, same run: a new head is seeded too).
+fn trainable_config(plugins: &PluginSet, state: &State, t: &TrainSection) -> anyhow::Result<Value> {
     let kind = OperationKind::Trainable;
-    let mut trainable_config = op_config(plugins, kind, state, "train.trainable", &t.trainable)?;
-    // Same seed, same run: the trainable's initialisation (a new head) is seeded too, unless
-    // its config sets its own seed.
+    let mut config = op_config(plugins, kind, state, "train.trainable", &t.trainable)?;
     if plugins.contract(kind, &t.trainable.operation).accepts_seed {
-        if let (Some(seed), Some(map)) = (t.trainer.seed, trainable_config.as_object_mut()) {
+        if let (Some(seed), Some(map)) = (t.trainer.seed, config.as_object_mut()) {
             map.entry("seed").or_insert(Value::from(seed));
         }
     }
+    Ok(config)
+}
+
+/// The pipeline key of metrics computer `i`: `train.metrics` when it is the only one.
+fn metrics_key(t: &TrainSection, i: usize) -> String {
+    if t.metrics.len() == 1 {
+        "train.metrics".to_string()
+    } else {
+        format!("train.metrics[{i}]")
+    }
+}
+
+fn run_train(plugins: &PluginSet, state: &mut State, t: TrainSection) -> anyhow::Result<()> {
+    let output_dir = resolve(&state.base, &t.trainer.output_dir);
+    let kind = OperationKind::Trainable;
+    let trainable_config = trainable_config(plugins, state, &t)?;
     let resume = if state.resume {
         let point = ResumePoint::latest(&output_dir).ok_or_else(|| {
             anyhow!(
@@ -316,19 +327,9 @@ fn run_train(plugins: &PluginSet, state: &mut State, t: TrainSection) -> anyhow:
         _ => unreachable!("the registry returns the kind asked for"),
     };
     let mut metrics = Vec::new();
+    // the check refused an operation listed twice
     for (i, m) in t.metrics.iter().enumerate() {
-        if t.metrics[..i].iter().any(|o| o.operation == m.operation) {
-            bail!(
-                "pipeline key 'train.metrics[{i}]': operation '{}' is listed twice; its metrics \
-                 would have the same names",
-                m.operation
-            );
-        }
-        let key = if t.metrics.len() == 1 {
-            "train.metrics".to_string()
-        } else {
-            format!("train.metrics[{i}]")
-        };
+        let key = metrics_key(&t, i);
         match create(plugins, OperationKind::Metrics, state, &key, m)? {
             Operation::Metrics(x) => metrics.push((m.operation.clone(), x)),
             _ => unreachable!(),
@@ -473,13 +474,8 @@ fn run_annotate(plugins: &PluginSet, state: &mut State, a: AnnotateSection) -> a
         label: a.segments.clone(),
         segmentation: None,
     };
+    // the check refused a segmentation without `segments`
     if let Some(section) = &a.segmentation {
-        if a.segments.is_none() {
-            bail!(
-                "pipeline key 'annotate.segmentation' needs 'annotate.segments' (the label of the \
-                 segments to annotate, e.g. \"sentence\")"
-            );
-        }
         match create(
             plugins,
             OperationKind::Segmentation,

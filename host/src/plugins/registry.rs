@@ -1,7 +1,7 @@
 //! The set of loaded plugins and their operations, keyed by (kind, name).
 
 use super::loader::{library_files, load_file, LoadError, LoadedPlugin};
-use abi_stable::std_types::RStr;
+use abi_stable::std_types::{ROption, RResult, RStr, RString};
 use anyhow::{anyhow, Context as _};
 use medkit_sdk::{ConfigContract, Operation, OperationKind};
 use std::collections::BTreeMap;
@@ -132,38 +132,32 @@ impl PluginSet {
         name: &str,
         config: &serde_json::Value,
     ) -> anyhow::Result<Option<serde_json::Value>> {
-        let plugin = self
-            .provider(kind, name)
-            .ok_or_else(|| self.missing(kind, name))?;
+        let plugin = self.plugin_of(kind, name)?;
         let Some(validate) = plugin.module.validate() else {
             return Ok(None);
         };
-        let config_text = serde_json::to_string(config)?;
-        let filled = validate(
-            RStr::from_str(kind.as_str()),
-            RStr::from_str(name),
-            RStr::from_str(&config_text),
-        )
-        .into_result()
-        .map_err(|e| anyhow!("{}", name_config_key(&e, config)))
-        .with_context(|| {
-            format!(
-                "checking the config of {} operation '{name}' (plugin {})",
-                kind.as_str(),
-                plugin.path.display()
-            )
-        })?;
+        let filled = call(
+            plugin,
+            kind,
+            name,
+            config,
+            "checking the config of",
+            validate,
+        )?;
         match filled {
-            abi_stable::std_types::ROption::RNone => Ok(None),
-            abi_stable::std_types::ROption::RSome(text) => {
-                serde_json::from_str(&text).map(Some).with_context(|| {
-                    format!(
-                        "{} operation '{name}' returned an invalid config",
-                        kind.as_str()
-                    )
-                })
-            }
+            ROption::RNone => Ok(None),
+            ROption::RSome(text) => serde_json::from_str(&text).map(Some).with_context(|| {
+                format!(
+                    "{} operation '{name}' returned an invalid config",
+                    kind.as_str()
+                )
+            }),
         }
+    }
+
+    fn plugin_of(&self, kind: OperationKind, name: &str) -> anyhow::Result<&LoadedPlugin> {
+        self.provider(kind, name)
+            .ok_or_else(|| self.missing(kind, name))
     }
 
     /// The error for an operation no loaded plugin provides, with what is available.
@@ -197,26 +191,15 @@ impl PluginSet {
         name: &str,
         config: &serde_json::Value,
     ) -> anyhow::Result<Operation> {
-        let plugin = self
-            .provider(kind, name)
-            .ok_or_else(|| self.missing(kind, name))?;
-        let config_text = serde_json::to_string(config)?;
-        let create = plugin.module.create();
-        let kind_name = RStr::from_str(kind.as_str());
-        let op = create(
-            kind_name,
-            RStr::from_str(name),
-            RStr::from_str(&config_text),
-        )
-        .into_result()
-        .map_err(|e| anyhow!("{}", name_config_key(&e, config)))
-        .with_context(|| {
-            format!(
-                "creating {} operation '{name}' (plugin {})",
-                kind.as_str(),
-                plugin.path.display()
-            )
-        })?;
+        let plugin = self.plugin_of(kind, name)?;
+        let op = call(
+            plugin,
+            kind,
+            name,
+            config,
+            "creating",
+            plugin.module.create(),
+        )?;
         let op = op.into_enum().map_err(|_| {
             anyhow!(
                 "plugin {} returned operation '{name}' as a kind this host does not know (built \
@@ -234,6 +217,34 @@ impl PluginSet {
         }
         Ok(op)
     }
+}
+
+/// Calls one of `plugin`'s entry points for operation (`kind`, `name`) with `config`; an error
+/// names the config key it is about, the operation and the plugin file (`doing` says what the
+/// call was: "creating", "checking the config of").
+fn call<T>(
+    plugin: &LoadedPlugin,
+    kind: OperationKind,
+    name: &str,
+    config: &serde_json::Value,
+    doing: &str,
+    entry: extern "C" fn(RStr<'_>, RStr<'_>, RStr<'_>) -> RResult<T, RString>,
+) -> anyhow::Result<T> {
+    let config_text = serde_json::to_string(config)?;
+    entry(
+        RStr::from_str(kind.as_str()),
+        RStr::from_str(name),
+        RStr::from_str(&config_text),
+    )
+    .into_result()
+    .map_err(|e| anyhow!("{}", name_config_key(&e, config)))
+    .with_context(|| {
+        format!(
+            "{doing} {} operation '{name}' (plugin {})",
+            kind.as_str(),
+            plugin.path.display()
+        )
+    })
 }
 
 /// A plugin's serde_json error points at "line 1 column N" of the JSON config the host sent,

@@ -8,7 +8,7 @@ use super::checkpointer::Checkpointer;
 use super::config::{LrSchedulerKind, TrainerConfig};
 use super::epoch::{EpochEnd, TrainPhase};
 use super::events::{Callbacks, Event};
-use super::scheduler::LrScheduler;
+use super::scheduler::{improves, LrScheduler};
 use super::state::{best_checkpoint, read_history, ResumePoint, TrainerState};
 use abi_stable::std_types::{RResult, RStr, RString, RVec};
 use anyhow::{anyhow, bail, Context as _};
@@ -382,13 +382,8 @@ struct EarlyStopping {
 
 impl EarlyStopping {
     fn should_stop(&mut self, value: f64) -> bool {
-        let (beats, by_enough) = match self.best {
-            None => (true, true),
-            Some(b) => (
-                if self.minimize { value < b } else { value > b },
-                (value - b).abs() > self.threshold,
-            ),
-        };
+        let beats = improves(value, self.best, self.minimize);
+        let by_enough = self.best.is_none_or(|b| (value - b).abs() > self.threshold);
         if beats && by_enough {
             self.bad_epochs = 0;
         } else {

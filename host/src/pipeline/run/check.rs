@@ -3,7 +3,7 @@
 //! config (its plugin's `validate`: no model is loaded), every `[[evaluate]]` — and the resolved
 //! config with every default filled in (as spaCy's `fill-config`).
 
-use super::{op_config, State};
+use super::{metrics_key, op_config, trainable_config, State};
 use crate::evaluator::{metrics_config, EvaluateOptions};
 use crate::pipeline::config::{OperationSection, PipelineConfig};
 use crate::pipeline::load::resolve;
@@ -51,22 +51,11 @@ pub fn check(
         let mut trainer = t.trainer.clone();
         trainer.output_dir = resolve(base, &trainer.output_dir);
         trainer.validate().map_err(|e| anyhow!("train.{e}"))?;
-        let kind = OperationKind::Trainable;
-        let seed = plugins
-            .contract(kind, &t.trainable.operation)
-            .accepts_seed
-            .then_some(trainer.seed)
-            .flatten();
-        let trainable = checked_op_with(
+        let trainable = checked_config(
             plugins,
-            &state,
             &mut unchecked,
-            (kind, "train.trainable", &t.trainable),
-            |config| {
-                if let (Some(seed), Some(map)) = (seed, config.as_object_mut()) {
-                    map.entry("seed").or_insert(Value::from(seed));
-                }
-            },
+            (OperationKind::Trainable, "train.trainable", &t.trainable),
+            trainable_config(plugins, &state, t)?,
         )?;
         let mut metrics = Vec::new();
         for (i, m) in t.metrics.iter().enumerate() {
@@ -82,7 +71,7 @@ pub fn check(
                 &state,
                 &mut unchecked,
                 OperationKind::Metrics,
-                &format!("train.metrics[{i}]"),
+                &metrics_key(t, i),
                 m,
             )?);
         }
@@ -234,19 +223,17 @@ fn checked_op(
     key: &str,
     section: &OperationSection,
 ) -> anyhow::Result<Value> {
-    checked_op_with(plugins, state, unchecked, (kind, key, section), |_| {})
+    let config = op_config(plugins, kind, state, key, section)?;
+    checked_config(plugins, unchecked, (kind, key, section), config)
 }
 
-/// [`checked_op`], with `adjust` applied to the config first (as the stage that builds it does).
-fn checked_op_with(
+/// `config` (as the stage that builds the operation makes it) validated by its plugin.
+fn checked_config(
     plugins: &PluginSet,
-    state: &State,
     unchecked: &mut Vec<String>,
     (kind, key, section): (OperationKind, &str, &OperationSection),
-    adjust: impl FnOnce(&mut Value),
+    config: Value,
 ) -> anyhow::Result<Value> {
-    let mut config = op_config(plugins, kind, state, key, section)?;
-    adjust(&mut config);
     let filled = plugins
         .validate(kind, &section.operation, &config)
         .with_context(|| format!("pipeline key '{key}'"))?;
