@@ -22,7 +22,8 @@
 //! [`TextDocument::remove_entities`] (with the relations pointing at them), [`new_uid`]
 //! (medkit's uids), [`spans`] (medkit's `span_utils`: segment offsets → document spans),
 //! [`Metric::new`] / [`Metric::count`] / [`Metric::loss`], [`panic_message`], [`derive_seed`]
-//! (the run's per-step seeds).
+//! (the run's per-step seeds), [`OptimizerConfig`] (what `Trainable::configure_optimizer`
+//! receives: weight decay groups, betas, eps, gradient clipping).
 //!
 //! Spans are medkit's: character (code point) offsets, never bytes.
 //!
@@ -39,6 +40,7 @@ mod guard;
 pub mod medkit;
 #[doc(hidden)]
 pub mod ops;
+pub mod optimizer;
 #[doc(hidden)]
 pub mod plugin;
 pub mod seed;
@@ -60,6 +62,7 @@ pub use ops::{
     MetricsComputer, NerOperation, OpResult, OperationKind, SegmentationOperation, TaggingScheme,
     Trainable, TrainerCallback,
 };
+pub use optimizer::{OptimizerConfig, DEFAULT_NO_DECAY};
 pub use plugin::ConfigContract;
 pub use seed::derive_seed;
 

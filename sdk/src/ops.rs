@@ -157,14 +157,17 @@ pub trait Trainable: Send + 'static {
     fn set_seed(&mut self, seed: u64) -> OpResult<()>;
     /// Document → zero or more examples.
     fn preprocess(&mut self, document: TextDocument) -> OpResult<Vec<Features>>;
-    /// Creates the optimizer; `config_json` holds optional extras (weight decay, …).
+    /// Creates the optimizer. `config_json` is an [`OptimizerConfig`](crate::OptimizerConfig)
+    /// (weight decay and its `no_decay` names, betas, eps, gradient clipping): read it with
+    /// `OptimizerConfig::from_json`; `{}` means Python medkit's AdamW.
     fn configure_optimizer(&mut self, learning_rate: f64, config_json: &str) -> OpResult<()>;
     fn set_learning_rate(&mut self, learning_rate: f64) -> OpResult<()>;
     /// Training mode forward + backward; gradients accumulate, scaled by `loss_scale`.
     fn train_step(&mut self, batch: Vec<Features>, loss_scale: f64) -> OpResult<StepOutput>;
     /// Evaluation mode forward, no gradients.
     fn eval_step(&mut self, batch: Vec<Features>) -> OpResult<StepOutput>;
-    /// Applies accumulated gradients, then zeroes them.
+    /// Applies accumulated gradients (clipped first when `max_grad_norm` is set), then zeroes
+    /// them.
     fn optimizer_step(&mut self) -> OpResult<()>;
     /// Writes the model as a loadable directory (HF layout for HF models).
     fn save(&mut self, dir: &str) -> OpResult<()>;

@@ -353,14 +353,8 @@ impl Trainable for HfEntityMatcherTrainable {
 
     fn configure_optimizer(&mut self, learning_rate: f64, config_json: &str) -> OpResult<()> {
         self.flush_warnings();
-        let mut value: serde_json::Value = if config_json.trim().is_empty() {
-            serde_json::json!({})
-        } else {
-            serde_json::from_str(config_json).map_err(|e| format!("optimizer config: {e}"))?
-        };
-        value["lr"] = serde_json::json!(learning_rate);
-        let config: AdamWConfig =
-            serde_json::from_value(value).map_err(|e| format!("optimizer config: {e}"))?;
+        let settings = medkit_sdk::OptimizerConfig::from_json(config_json)?;
+        let config = AdamWConfig::new(learning_rate, &settings);
         match &mut self.optimizer {
             // Restored by resume: keep the moments, take the new hyper-parameters.
             Some(opt) => opt.config = config,
@@ -462,7 +456,9 @@ impl Trainable for HfEntityMatcherTrainable {
             serde_json::from_str(&text).map_err(|e| format!("invalid {}: {e}", path.display()))?;
         if let Some(saved) = state.optimizer {
             if self.optimizer.is_none() {
-                self.configure_optimizer(saved.config.lr, "{}")?;
+                let settings = serde_json::to_string(&saved.config.settings())
+                    .map_err(|e| format!("optimizer settings: {e}"))?;
+                self.configure_optimizer(saved.config.lr, &settings)?;
             }
             let opt = self.optimizer.as_mut().expect("configured above");
             opt.config = saved.config;

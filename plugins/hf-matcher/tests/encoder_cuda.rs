@@ -1,6 +1,8 @@
 //! CUDA checks: the same logits on the GPU as on the CPU (tf32 off), bf16 autocast close to
-//! fp32, training step on the GPU. Ignored by default (needs a CUDA GPU); scripts/device-check.sh
+//! fp32, training step on the GPU, the optimizer's flat CUDA path against torch (weight decay
+//! groups, betas, eps, gradient clipping). Ignored by default (needs a CUDA GPU); scripts/device-check.sh
 //! runs it with --ignored on a GPU machine, where a missing CUDA device is a failure.
+mod adamw_util;
 mod encoder_util;
 
 use encoder_util::*;
@@ -66,5 +68,23 @@ fn cuda_matches_cpu_and_bf16_is_close() {
         let diff = max_abs_diff(&logits(gpu), &logits(Device::Cpu));
         eprintln!("MiniLM-L6 on {gpu:?}: max abs diff vs the CPU {diff:.3e}");
         assert!(diff < 1e-3, "{diff}");
+    }
+}
+
+/// The optimizer on the GPU (its flat-buffer path) against torch's AdamW with two parameter
+/// groups and clip_grad_norm_ (optim_adamw_torch.rs runs the same on the CPU layouts).
+#[test]
+#[ignore = "needs a CUDA GPU; run by scripts/device-check.sh"]
+fn cuda_adamw_matches_torch() {
+    let gpu = cuda();
+    let fx = adamw_util::fixture();
+    for s in &fx.scenarios {
+        let err = adamw_util::run(s, &s.settings, adamw_util::Layout::Flat, gpu);
+        eprintln!(
+            "{} on {gpu:?}: max error vs torch {}: {err:.2e}",
+            s.name, fx.torch
+        );
+        // CUDA kernels may fuse multiply-adds: a little more rounding than on the CPU.
+        assert!(err <= 1e-5, "{}: {err:e}", s.name);
     }
 }

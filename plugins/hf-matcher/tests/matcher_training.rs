@@ -1,12 +1,14 @@
 //! Train/eval steps of the trainable on a tiny random BERT: the loss decreases, eval is
 //! deterministic, a saved model reproduces the eval predictions, a saved state resumes exactly,
-//! and a seed reproduces a run.
+//! and a seed reproduces a run. The optimizer settings (configure_optimizer's JSON,
+//! medkit_sdk::OptimizerConfig) change training, bad ones are errors naming the key, a state
+//! keeps them for resume, and a state written before they existed resumes as medkit's optimizer.
 
 use medkit_plugin_hf::collate::{argmax_ids, pad};
 use medkit_plugin_hf::testing::{document, temp_dir, write_tiny_bert};
-use medkit_plugin_hf::trainable::HfEntityMatcherTrainable;
+use medkit_plugin_hf::trainable::{HfEntityMatcherTrainable, STATE_FILE};
 use medkit_sdk::{Features, StepOutput, Trainable};
-use serde_json::json;
+use serde_json::{json, Value};
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -209,5 +211,100 @@ fn non_finite_loss_is_an_error_naming_the_step() {
         err.contains("training step") && err.contains("non-finite loss"),
         "{err}"
     );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+const SETTINGS: &str = r#"{"weight_decay": 0.1, "no_decay": ["bias", "LayerNorm.weight"],
+    "betas": [0.8, 0.95], "eps": 1e-6, "max_grad_norm": 0.5}"#;
+
+/// Three steps with `settings`, a checkpoint, then two more steps (their losses returned).
+fn run_and_checkpoint(base: &Path, ckpt: &Path, settings: &str) -> Vec<f64> {
+    let mut a = trainable(base, 7);
+    let data = dataset(&mut a);
+    a.set_seed(11).unwrap();
+    a.configure_optimizer(5e-3, settings).unwrap();
+    train_steps(&mut a, &data, 3);
+    a.save(ckpt.to_str().unwrap()).unwrap();
+    a.save_state(ckpt.to_str().unwrap()).unwrap();
+    train_steps(&mut a, &data, 2)
+}
+
+/// Resumes from `ckpt` (configured with `{}` first, or not at all) and runs two steps.
+fn resume_and_run(base: &Path, ckpt: &Path, configure_first: bool) -> Vec<f64> {
+    let mut b = trainable(base, 0);
+    let data = dataset(&mut b);
+    if configure_first {
+        b.configure_optimizer(1.0, "{}").unwrap();
+    }
+    b.resume(ckpt.to_str().unwrap()).unwrap();
+    train_steps(&mut b, &data, 2)
+}
+
+#[test]
+fn settings_change_training_and_resume_restores_them() {
+    let _rng = RNG.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = temp_dir("optim-resume");
+    let base = dir.join("base");
+    write_tiny_bert(&base, 0).unwrap();
+    let (ckpt, plain) = (dir.join("ckpt"), dir.join("plain"));
+    let next = run_and_checkpoint(&base, &ckpt, SETTINGS);
+    let next_medkit = run_and_checkpoint(&base, &plain, "{}");
+    assert_ne!(next, next_medkit, "the settings did not change training");
+
+    let state: Value =
+        serde_json::from_str(&std::fs::read_to_string(ckpt.join(STATE_FILE)).unwrap()).unwrap();
+    let saved = &state["optimizer"]["config"];
+    assert_eq!(saved["no_decay"], json!(["bias", "LayerNorm.weight"]));
+    assert_eq!(saved["max_grad_norm"], json!(0.5));
+    assert_eq!(
+        (saved["beta1"].clone(), saved["eps"].clone()),
+        (json!(0.8), json!(1e-6))
+    );
+    // The saved settings win over those configured before resume, and apply without them.
+    assert_eq!(resume_and_run(&base, &ckpt, true), next);
+    assert_eq!(resume_and_run(&base, &ckpt, false), next);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_state_saved_before_the_settings_existed_resumes_as_medkit() {
+    let _rng = RNG.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = temp_dir("optim-old-state");
+    let base = dir.join("base");
+    write_tiny_bert(&base, 0).unwrap();
+    let ckpt = dir.join("ckpt");
+    let next = run_and_checkpoint(&base, &ckpt, "{}");
+    // The layout of trainable_state.json before no_decay / max_grad_norm.
+    let path = ckpt.join(STATE_FILE);
+    let mut state: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let config = state["optimizer"]["config"].as_object_mut().unwrap();
+    config.remove("no_decay");
+    config.remove("max_grad_norm");
+    let keys: Vec<&String> = config.keys().collect();
+    assert_eq!(keys, ["lr", "beta1", "beta2", "eps", "weight_decay"]);
+    std::fs::write(&path, state.to_string()).unwrap();
+    assert_eq!(resume_and_run(&base, &ckpt, true), next);
+    assert_eq!(resume_and_run(&base, &ckpt, false), next);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn bad_settings_are_errors_naming_the_key() {
+    let dir = temp_dir("optim-bad");
+    write_tiny_bert(&dir, 0).unwrap();
+    let mut t = trainable(&dir, 0);
+    for (json, expected) in [
+        (r#"{"betas": [0.9, 1.5]}"#, "betas must each be in [0, 1)"),
+        (r#"{"eps": -1}"#, "eps must be > 0"),
+        (r#"{"weight_decay": -0.01}"#, "weight_decay must be >= 0"),
+        (r#"{"max_grad_norm": 0}"#, "max_grad_norm must be > 0"),
+        (r#"{"no_decay": "bias"}"#, "'no_decay'"),
+        (r#"{"lr": 0.1}"#, "unknown field `lr`"),
+        ("not json", "optimizer config"),
+    ] {
+        let err = t.configure_optimizer(1e-3, json).unwrap_err();
+        assert!(err.contains(expected), "{json}: {err}");
+    }
+    t.configure_optimizer(1e-3, SETTINGS).unwrap();
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -1,14 +1,20 @@
 //! torch.optim.AdamW (single-tensor algorithm) over named parameters, with a state that can be saved
-//! and restored exactly (tch's built-in optimizer hides its moments). medkit's
-//! `configure_optimizer` is `torch.optim.AdamW(model.parameters(), lr=lr)`: torch's defaults,
-//! betas (0.9, 0.999), eps 1e-8, weight decay 0.01, no amsgrad.
+//! and restored exactly (tch's built-in optimizer hides its moments), per-parameter weight decay
+//! (two parameter groups: `no_decay` names get 0) and torch.nn.utils.clip_grad_norm_ before each
+//! update. Without settings it is medkit's `configure_optimizer`:
+//! `torch.optim.AdamW(model.parameters(), lr=lr)`: torch's defaults, betas (0.9, 0.999), eps 1e-8,
+//! weight decay 0.01 on every parameter, no amsgrad, no clipping.
 
 use super::adamw_cpu;
+use super::clip::clip_coefficient;
+use super::decay::{flat_decay, log_decay_groups, Decay};
+use medkit_sdk::OptimizerConfig;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use tch::Tensor;
 
-/// Optimizer hyper-parameters; `configure_optimizer`'s JSON may override any of them.
+/// Optimizer hyper-parameters, as saved in a checkpoint's state. Fields added since the first
+/// layout default to medkit's behaviour, so older checkpoints load unchanged.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AdamWConfig {
@@ -17,16 +23,41 @@ pub struct AdamWConfig {
     pub beta2: f64,
     pub eps: f64,
     pub weight_decay: f64,
+    /// Parameter-name substrings exempt from weight decay (see [`OptimizerConfig`]).
+    pub no_decay: Vec<String>,
+    /// Clip the gradients' total L2 norm to this before each update.
+    pub max_grad_norm: Option<f64>,
 }
 
 impl Default for AdamWConfig {
     fn default() -> Self {
+        Self::new(1e-3, &OptimizerConfig::default())
+    }
+}
+
+impl AdamWConfig {
+    /// `configure_optimizer`'s settings at learning rate `lr`.
+    pub fn new(lr: f64, s: &OptimizerConfig) -> Self {
         Self {
-            lr: 1e-3,
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            weight_decay: 0.01,
+            lr,
+            beta1: s.betas[0],
+            beta2: s.betas[1],
+            eps: s.eps,
+            weight_decay: s.weight_decay,
+            no_decay: s.no_decay.clone(),
+            max_grad_norm: s.max_grad_norm,
+        }
+    }
+
+    /// The settings back in `configure_optimizer`'s schema (their one home for rules such as
+    /// which parameters decay).
+    pub fn settings(&self) -> OptimizerConfig {
+        OptimizerConfig {
+            weight_decay: self.weight_decay,
+            no_decay: self.no_decay.clone(),
+            betas: [self.beta1, self.beta2],
+            eps: self.eps,
+            max_grad_norm: self.max_grad_norm,
         }
     }
 }
@@ -35,7 +66,7 @@ impl Default for AdamWConfig {
 pub const MOMENTS_FILE: &str = "optimizer.safetensors";
 
 pub(super) struct Param {
-    name: String,
+    pub(super) name: String,
     pub(super) tensor: Tensor,
     pub(super) exp_avg: Tensor,
     pub(super) exp_avg_sq: Tensor,
@@ -59,18 +90,23 @@ struct Flat {
     param: Tensor,
     exp_avg: Tensor,
     exp_avg_sq: Tensor,
+    /// Per element, whether its parameter decays, for the `no_decay` list it was built from
+    /// (made when the parameters' weight decays first differ).
+    decays: Option<(Vec<String>, Tensor)>,
 }
 
 impl AdamW {
     /// `params`: the trainable tensors, by name (sorted for a stable file layout).
     pub fn new(params: Vec<(String, Tensor)>, config: AdamWConfig) -> Self {
+        log_decay_groups(&params, &config.settings());
         let flat = params.first().is_some_and(|(_, t)| t.device().is_cuda());
         Self::with_layout(params, config, flat)
     }
 
+    /// [`AdamW::new`] with the layout chosen (tests use it to run the CUDA layout on the CPU).
     /// `flat`: keep parameters and moments in flat buffers (see [`AdamW::flat`]); every
     /// parameter must then be a float tensor on one device.
-    fn with_layout(mut params: Vec<(String, Tensor)>, config: AdamWConfig, flat: bool) -> Self {
+    pub fn with_layout(mut params: Vec<(String, Tensor)>, config: AdamWConfig, flat: bool) -> Self {
         params.sort_by(|a, b| a.0.cmp(&b.0));
         let flat = flat
             && params
@@ -90,6 +126,7 @@ impl AdamW {
                 ),
                 exp_avg: Tensor::zeros([total], opts),
                 exp_avg_sq: Tensor::zeros([total], opts),
+                decays: None,
             });
             buffers = Some(f);
         }
@@ -153,10 +190,12 @@ impl AdamW {
         Ok(())
     }
 
-    /// One update from the gradients accumulated by [`AdamW::backward`] (or else in `.grad`);
-    /// parameters without a gradient are skipped, as torch does.
+    /// One update from the gradients accumulated by [`AdamW::backward`] (or else in `.grad`),
+    /// clipped first when `max_grad_norm` is set; parameters without a gradient are skipped, as
+    /// torch does.
     pub fn step(&mut self) {
         self.step += 1;
+        let settings = self.config.settings();
         let c = &self.config;
         let bias1 = 1.0 - c.beta1.powi(self.step as i32);
         let bias2_sqrt = (1.0 - c.beta2.powi(self.step as i32)).sqrt();
@@ -168,32 +207,55 @@ impl AdamW {
             bias2_sqrt,
             eps: c.eps,
             neg_step_size: -c.lr / bias1,
+            grad_scale: 1.0,
         };
-        let grads: Vec<Tensor> = self
+        let mut grads: Vec<Tensor> = self
             .params
             .iter()
             .zip(&mut self.grads)
             .map(|(p, acc)| acc.take().unwrap_or_else(|| p.tensor.grad()))
             .collect();
         tch::no_grad(|| {
+            let clip = c.max_grad_norm.map(|max| clip_coefficient(&mut grads, max));
             if let Some(f) = &mut self.flat {
                 if grads.iter().all(Tensor::defined) {
                     let flat: Vec<Tensor> = grads.iter().map(|g| dense(g).reshape([-1])).collect();
-                    let grad = Tensor::cat(&flat, 0);
-                    update(&mut f.param, &mut f.exp_avg, &mut f.exp_avg_sq, &grad, &h);
+                    let mut grad = Tensor::cat(&flat, 0);
+                    if let Some(k) = &clip {
+                        let _ = grad.g_mul_(k);
+                    }
+                    let decay = flat_decay(&mut f.decays, &f.param, &self.params, &settings, c.lr);
+                    update(
+                        &mut f.param,
+                        &mut f.exp_avg,
+                        &mut f.exp_avg_sq,
+                        &grad,
+                        decay,
+                        &h,
+                    );
                     return;
                 }
             }
+            // The CPU kernels take the coefficient as a number (a sync on CUDA, where the flat
+            // path above is the usual one).
+            let grad_scale = clip
+                .as_ref()
+                .map_or(1.0, |k| f64::try_from(k).unwrap_or(f64::NAN));
             for (p, grad) in self.params.iter_mut().zip(&grads) {
                 if !grad.defined() {
                     continue;
                 }
+                let h = Hyper {
+                    decay: 1.0 - c.lr * settings.weight_decay_of(&p.name),
+                    grad_scale,
+                    ..h
+                };
                 if grad.is_sparse() && adamw_cpu::fused_rows(p, grad, &h) {
                     continue;
                 }
                 p.touched.clear(); // a dense update may touch any row
                 if grad.is_sparse() || !adamw_cpu::fused_dense(p, grad, &h) {
-                    tensor_step(p, &dense(grad), &h);
+                    tensor_step(p, &(dense(grad) * grad_scale), &h);
                 }
             }
         });
@@ -253,6 +315,7 @@ impl AdamW {
 }
 
 /// Per-step scalars, as torch's `_single_tensor_adamw` computes them.
+#[derive(Clone, Copy)]
 pub(super) struct Hyper {
     pub(super) decay: f64,
     pub(super) w1: f64,
@@ -261,6 +324,9 @@ pub(super) struct Hyper {
     pub(super) bias2_sqrt: f64,
     pub(super) eps: f64,
     pub(super) neg_step_size: f64,
+    /// clip_grad_norm_'s coefficient (an f32 value; 1 without clipping), applied to the
+    /// gradient before anything else.
+    pub(super) grad_scale: f64,
 }
 
 fn dense(grad: &Tensor) -> Tensor {
@@ -273,11 +339,33 @@ fn dense(grad: &Tensor) -> Tensor {
 
 /// torch's single-tensor AdamW update with tensor ops (any device).
 fn tensor_step(p: &mut Param, grad: &Tensor, h: &Hyper) {
-    update(&mut p.tensor, &mut p.exp_avg, &mut p.exp_avg_sq, grad, h);
+    let decay = Decay::Uniform(h.decay);
+    update(
+        &mut p.tensor,
+        &mut p.exp_avg,
+        &mut p.exp_avg_sq,
+        grad,
+        decay,
+        h,
+    );
 }
 
-fn update(param: &mut Tensor, m: &mut Tensor, v: &mut Tensor, grad: &Tensor, h: &Hyper) {
-    let _ = param.g_mul_scalar_(h.decay);
+fn update(
+    param: &mut Tensor,
+    m: &mut Tensor,
+    v: &mut Tensor,
+    grad: &Tensor,
+    decay: Decay,
+    h: &Hyper,
+) {
+    match decay {
+        Decay::Uniform(d) => {
+            let _ = param.g_mul_scalar_(d);
+        }
+        Decay::PerElement(d) => {
+            let _ = param.g_mul_(&d);
+        }
+    }
     let _ = m.lerp_(grad, h.w1);
     let _ = v.g_mul_scalar_(h.beta2);
     let _ = v.addcmul_(&(grad * h.w2), grad);
@@ -321,6 +409,7 @@ mod tests {
                     bias2_sqrt: (1.0 - c.beta2.powi(opt.step as i32)).sqrt(),
                     eps: c.eps,
                     neg_step_size: -c.lr / (1.0 - c.beta1.powi(opt.step as i32)),
+                    grad_scale: 1.0,
                 };
                 let p = &mut opt.params[0];
                 let grad = p.tensor.grad();

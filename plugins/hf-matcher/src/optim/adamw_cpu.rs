@@ -176,11 +176,14 @@ fn rows_chunk(
     }
 }
 
-/// Element-wise AdamW in torch's operation order, with f32 scalars as torch's CPU kernels use.
+/// Element-wise AdamW in torch's operation order, with f32 scalars as torch's CPU kernels use;
+/// the gradient is first scaled by clip_grad_norm_'s coefficient (`g.mul_(coef)` in f32).
 fn fused_chunk(param: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], h: &Hyper) {
     let (decay, w1, beta2, w2) = (h.decay as f32, h.w1 as f32, h.beta2 as f32, h.w2 as f32);
     let (bias2_sqrt, eps, neg_step) = (h.bias2_sqrt as f32, h.eps as f32, h.neg_step_size as f32);
+    let scale = h.grad_scale as f32;
     for (((p, &g), m), v) in param.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+        let g = g * scale;
         let decayed = *p * decay;
         *m += w1 * (g - *m);
         *v = *v * beta2 + (w2 * g) * g;
