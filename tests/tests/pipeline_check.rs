@@ -132,3 +132,77 @@ fn an_operation_config_error_names_its_pipeline_key() {
     assert!(!out.status.success(), "{t}");
     assert!(t.contains("annotate.matcher.model = '@best'"), "{t}");
 }
+
+/// `[train.optimizer]` printed with its defaults (without the table: its medkit equivalent,
+/// `no_decay = []`); bad keys and values, and `max_grad_norm`, fail naming their key.
+#[test]
+fn the_optimizer_table_is_resolved_and_checked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = pipeline(tmp.path(), "iob2", "");
+    let cfg = cfg.to_str().unwrap();
+    let resolved = |sets: &[&str]| {
+        let mut args = vec!["check", cfg];
+        for s in sets {
+            args.extend(["--set", s]);
+        }
+        let out = medkit_ok(&args);
+        let t: toml::Table = toml::from_str(&String::from_utf8_lossy(&out.stdout)).unwrap();
+        t["train"].clone()
+    };
+    let plain = resolved(&[]);
+    let o = &plain["optimizer"];
+    assert_eq!(o["no_decay"].as_array().map(Vec::len), Some(0), "{o}");
+    assert_eq!(o["weight_decay"].as_float(), Some(0.01));
+    assert!(plain["trainer"].get("max_grad_norm").is_none());
+    let train = resolved(&[
+        "train.optimizer.eps=1e-6",
+        "train.trainer.max_grad_norm=1.0",
+    ]);
+    let o = &train["optimizer"];
+    let no_decay: Vec<&str> = o["no_decay"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    assert_eq!(no_decay, ["bias", "LayerNorm.weight"]);
+    assert_eq!(o["eps"].as_float(), Some(1e-6));
+    assert_eq!(o["betas"].as_array().unwrap().len(), 2);
+    assert_eq!(train["trainer"]["max_grad_norm"].as_float(), Some(1.0));
+    for (set, expected) in [
+        (
+            "train.optimizer.weight_decy=0.1",
+            "train.optimizer.weight_decy",
+        ),
+        (
+            "train.optimizer.betas=[0.9, 1.0]",
+            "train.optimizer.betas must",
+        ),
+        ("train.optimizer.eps=0.0", "train.optimizer.eps must be > 0"),
+        (
+            "train.optimizer.weight_decay=-1.0",
+            "train.optimizer.weight_decay must",
+        ),
+        (
+            "train.optimizer.no_decay='bias'",
+            "train.optimizer.no_decay",
+        ),
+        (
+            "train.trainer.max_grad_norm=0",
+            "train.trainer.max_grad_norm",
+        ),
+    ] {
+        for cmd in ["check", "run"] {
+            let out = medkit(&[cmd, cfg, "--set", set]);
+            let t = text(&out);
+            assert!(
+                !out.status.success() && t.contains(expected),
+                "{cmd} {set}: {t}"
+            );
+        }
+    }
+    assert!(
+        !tmp.path().join("out").exists(),
+        "run trained before failing"
+    );
+}

@@ -1,7 +1,7 @@
 //! The pipeline file's schema. Unknown keys are errors naming their key path; operation sections
 //! (`operation = "name"` + the operation's own keys) are passed to the plugin, which checks them.
 
-use crate::trainer::TrainerConfig;
+use crate::trainer::{OptimizerSection, TrainerConfig};
 use medkit_corpus::checks::{DataPolicies, OverlapPolicy, TextMismatchPolicy};
 use medkit_corpus::OnError;
 use serde::Deserialize;
@@ -55,6 +55,9 @@ pub struct TrainSection {
     /// The trainable operation (e.g. `hf-entity-matcher`) and its config.
     pub trainable: OperationSection,
     pub trainer: TrainerConfig,
+    /// AdamW's weight decay (and its `no_decay` names), betas, eps; absent: Python medkit's
+    /// optimizer (see `trainer::optimizer`).
+    pub optimizer: Option<OptimizerSection>,
     /// Metrics computers: `[train.metrics]` (one) or `[[train.metrics]]` (several, their names
     /// prefixed with the operation's where they collide); none = loss only.
     #[serde(default, deserialize_with = "one_or_many")]

@@ -363,6 +363,7 @@ fn run_train(plugins: &PluginSet, state: &mut State, t: TrainSection) -> anyhow:
     let (flag, _signals) = interrupt_flag()?;
     let mut trainer = Trainer {
         config,
+        optimizer: t.optimizer,
         trainable,
         metrics,
         callbacks: Callbacks::new(callbacks),

@@ -70,6 +70,10 @@ pub struct TrainerConfig {
     pub early_stopping_patience: Option<u32>,
     #[serde(default)]
     pub early_stopping_threshold: f64,
+    /// Clip the gradients' total L2 norm to this before each optimizer step (torch's
+    /// clip_grad_norm_, where transformers' Trainer applies it); absent: no clipping, as medkit.
+    #[serde(default)]
+    pub max_grad_norm: Option<f64>,
     /// Allow writing into an output_dir that already holds checkpoints.
     #[serde(default)]
     pub overwrite_output_dir: bool,
@@ -163,6 +167,11 @@ impl TrainerConfig {
         ] {
             if !(v >= 0.0 && v.is_finite()) {
                 return Err(format!("trainer.{key} must be >= 0 (got {v})"));
+            }
+        }
+        if let Some(n) = self.max_grad_norm {
+            if !(n > 0.0 && n.is_finite()) {
+                return Err(format!("trainer.max_grad_norm must be > 0 (got {n})"));
             }
         }
         if self.early_stopping_patience == Some(0) {

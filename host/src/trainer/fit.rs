@@ -8,6 +8,7 @@ use super::checkpointer::Checkpointer;
 use super::config::{LrSchedulerKind, TrainerConfig};
 use super::epoch::{EpochEnd, TrainPhase};
 use super::events::{Callbacks, Event};
+use super::optimizer::{self, OptimizerSection};
 use super::scheduler::{improves, LrScheduler};
 use super::state::{best_checkpoint, read_history, ResumePoint, TrainerState};
 use abi_stable::std_types::{RResult, RStr, RString, RVec};
@@ -35,6 +36,8 @@ pub struct TrainOutcome {
 
 pub struct Trainer {
     pub config: TrainerConfig,
+    /// `[train.optimizer]`; none: Python medkit's optimizer.
+    pub optimizer: Option<OptimizerSection>,
     pub trainable: TrainableBox,
     /// Metrics computers (`[[train.metrics]]`), each with its operation name.
     pub metrics: Vec<(String, MetricsComputerBox)>,
@@ -129,6 +132,8 @@ impl Trainer {
     ) -> anyhow::Result<TrainOutcome> {
         let config = self.config.clone();
         config.validate().map_err(|e| anyhow!(e))?;
+        let optimizer = optimizer::checked_settings(self.optimizer.as_ref(), config.max_grad_norm)
+            .map_err(|e| anyhow!(e))?;
         let output_dir = config.output_dir.clone();
         self.prepare_output_dir()?;
         let resume = self.resume.clone();
@@ -161,17 +166,19 @@ impl Trainer {
                     .with_context(|| format!("metrics computer '{name}': set_labels"))?;
             }
         }
+        let optimizer_json = serde_json::to_string(&optimizer)?;
         rerr(
             self.trainable
-                .configure_optimizer(config.learning_rate, RStr::from_str("{}")),
+                .configure_optimizer(config.learning_rate, RStr::from_str(&optimizer_json)),
         )
-        .context("configuring the optimizer")?;
+        .with_context(|| format!("configuring the optimizer with {optimizer_json}"))?;
 
         let nb_batches = train.len().div_ceil(config.batch_size) as u64;
         let opt_steps_per_epoch = nb_batches.div_ceil(config.gradient_accumulation_steps as u64);
         let mut scheduler = LrScheduler::new(&config, opt_steps_per_epoch);
         let mut config_json = serde_json::to_value(&config)?;
         config_json["seed"] = json!(seed);
+        config_json["optimizer"] = serde_json::to_value(&optimizer)?;
         config_json["nb_train_examples"] = json!(train.len());
         config_json["nb_eval_examples"] = json!(eval.len());
         config_json["device"] = json!(rerr(self.trainable.device())?.to_string());

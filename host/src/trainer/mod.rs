@@ -8,6 +8,7 @@ pub mod config;
 mod epoch;
 pub mod events;
 pub mod fit;
+pub mod optimizer;
 pub mod scheduler;
 pub mod state;
 
@@ -15,6 +16,7 @@ pub use config::TrainerConfig;
 pub use epoch::{merge_metrics, LOSS};
 pub use events::{Callbacks, Event};
 pub use fit::{EpochTiming, TrainOutcome, Trainer};
+pub use optimizer::OptimizerSection;
 pub use state::{ResumePoint, TrainerState};
 
 #[cfg(test)]

@@ -13,6 +13,8 @@ struct Log {
     batches: Vec<Vec<i64>>,
     optimizer_steps: usize,
     lrs: Vec<f64>,
+    /// configure_optimizer's JSON, per call.
+    optimizer_json: Vec<String>,
 }
 
 /// Loss = 1/(1+optimizer steps) (or per-epoch scripted values); records what it is asked.
@@ -45,8 +47,10 @@ impl Trainable for Fake {
             labels: vec![1; 1 + (id as usize % 3)].into(),
         }])
     }
-    fn configure_optimizer(&mut self, lr: f64, _config: &str) -> OpResult<()> {
-        self.log.lock().unwrap().lrs.push(lr);
+    fn configure_optimizer(&mut self, lr: f64, config: &str) -> OpResult<()> {
+        let mut log = self.log.lock().unwrap();
+        log.lrs.push(lr);
+        log.optimizer_json.push(config.to_string());
         Ok(())
     }
     fn set_learning_rate(&mut self, lr: f64) -> OpResult<()> {
@@ -187,6 +191,7 @@ fn trainer(dir: &std::path::Path, eval_losses: Vec<f64>, log: &Arc<Mutex<Log>>) 
     .unwrap();
     Trainer {
         config,
+        optimizer: None,
         trainable,
         metrics: vec![("count".into(), metrics)],
         callbacks: Callbacks::new(vec![("recorder".into(), cb)]),
@@ -492,4 +497,70 @@ fn the_manifest_names_the_best_and_the_last_checkpoint() {
         (m["best"]["epoch"].clone(), m["last"]["epoch"].clone()),
         (1.into(), 1.into())
     );
+}
+
+#[test]
+fn configure_optimizer_gets_the_optimizer_settings() {
+    use medkit_sdk::OptimizerConfig;
+    let sent = |t: &mut Trainer, log: &Arc<Mutex<Log>>| {
+        t.train(docs(4), docs(2)).unwrap();
+        let json = log.lock().unwrap().optimizer_json.pop().unwrap();
+        let dir = checkpoint::existing_checkpoints(&t.config.output_dir)
+            .pop()
+            .unwrap();
+        let recorded: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join(checkpoint::CONFIG_NAME)).unwrap(),
+        )
+        .unwrap();
+        let settings = OptimizerConfig::from_json(&json).unwrap();
+        assert_eq!(
+            recorded["optimizer"],
+            serde_json::to_value(&settings).unwrap()
+        );
+        (json, settings)
+    };
+    // Without [train.optimizer] nor max_grad_norm: medkit's optimizer, as "{}" means it.
+    let tmp = tempfile::tempdir().unwrap();
+    let log = Arc::new(Mutex::new(Log::default()));
+    let (json, settings) = sent(&mut trainer(tmp.path(), vec![], &log), &log);
+    assert_eq!(settings, OptimizerConfig::from_json("{}").unwrap());
+    assert_eq!(
+        json,
+        r#"{"weight_decay":0.01,"no_decay":[],"betas":[0.9,0.999],"eps":1e-8}"#
+    );
+    // With the table (its defaults filled in) and clipping.
+    let tmp = tempfile::tempdir().unwrap();
+    let mut t = trainer(tmp.path(), vec![], &log);
+    t.optimizer = Some(toml::from_str("betas = [0.8, 0.95]\neps = 1e-6").unwrap());
+    t.config.max_grad_norm = Some(1.0);
+    let (_, settings) = sent(&mut t, &log);
+    assert_eq!(
+        settings,
+        OptimizerConfig {
+            weight_decay: 0.01,
+            no_decay: vec!["bias".into(), "LayerNorm.weight".into()],
+            betas: [0.8, 0.95],
+            eps: 1e-6,
+            max_grad_norm: Some(1.0),
+        }
+    );
+}
+
+#[test]
+fn bad_optimizer_settings_stop_before_training() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = Arc::new(Mutex::new(Log::default()));
+    let mut t = trainer(tmp.path(), vec![], &log);
+    t.config.max_grad_norm = Some(0.0);
+    let err = format!("{:#}", t.train(docs(4), docs(2)).err().unwrap());
+    assert!(err.contains("trainer.max_grad_norm must be > 0"), "{err}");
+    let mut t = trainer(tmp.path(), vec![], &log);
+    t.optimizer = Some(toml::from_str("betas = [0.9, 1.0]").unwrap());
+    let err = format!("{:#}", t.train(docs(4), docs(2)).err().unwrap());
+    assert!(
+        err.contains("optimizer.betas must each be in [0, 1)"),
+        "{err}"
+    );
+    assert!(log.lock().unwrap().optimizer_json.is_empty());
+    assert!(checkpoint::existing_checkpoints(tmp.path()).is_empty());
 }

@@ -8,6 +8,7 @@ use crate::evaluator::{metrics_config, EvaluateOptions};
 use crate::pipeline::config::{OperationSection, PipelineConfig};
 use crate::pipeline::load::resolve;
 use crate::plugins::PluginSet;
+use crate::trainer::optimizer::{self, OptimizerSection};
 use crate::trainer::TrainOutcome;
 use anyhow::{anyhow, bail, Context as _};
 use medkit_sdk::OperationKind;
@@ -51,6 +52,8 @@ pub fn check(
         let mut trainer = t.trainer.clone();
         trainer.output_dir = resolve(base, &trainer.output_dir);
         trainer.validate().map_err(|e| anyhow!("train.{e}"))?;
+        optimizer::checked_settings(t.optimizer.as_ref(), trainer.max_grad_norm)
+            .map_err(|e| anyhow!("train.{e}"))?;
         let trainable = checked_config(
             plugins,
             &mut unchecked,
@@ -99,6 +102,9 @@ pub fn check(
         }
         let train = &mut resolved["train"];
         train["trainer"] = serde_json::to_value(&trainer)?;
+        // Without the table, its equivalent (medkit's optimizer): the output runs the same.
+        let optimizer = t.optimizer.clone().unwrap_or_else(OptimizerSection::medkit);
+        train["optimizer"] = serde_json::to_value(optimizer)?;
         train["trainable"] = trainable;
         train["metrics"] = Value::Array(metrics);
         train["callbacks"] = Value::Array(filled_callbacks);
