@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # GPU checks, for a machine with a CUDA GPU (the normal test run has none): the CUDA tests of the
 # HF plugin, the ignored ones included (encoder_cuda: GPU logits = CPU logits, bf16 autocast, a
-# training step; device_cuda_hooks: libtorch_cuda.so loaded before the CUDA hooks are built), then
+# training step, the optimizer's flat CUDA path against torch's AdamW + clip_grad_norm_;
+# device_cuda_hooks: libtorch_cuda.so loaded before the CUDA hooks are built), then
 # a short annotate on cuda compared with the same on the CPU. A missing GPU is a failure, not a skip.
 #
 #   scripts/device-check.sh                      builds with cargo (needs scripts/setup.sh)
