@@ -155,7 +155,10 @@ pub trait Trainable: Send + 'static {
     fn device(&self) -> String;
     /// Seeds the plugin's RNGs (dropout, …).
     fn set_seed(&mut self, seed: u64) -> OpResult<()>;
-    /// Document → zero or more examples.
+    /// Document → zero or more examples. Several examples for one document (windows of a long
+    /// one) are consecutive parts of one sequence: the host's Trainer hands the metrics
+    /// computers one sequence per document, the references and predictions of its examples
+    /// concatenated in order (so each token should be scored in one example only).
     fn preprocess(&mut self, document: TextDocument) -> OpResult<Vec<Features>>;
     /// Creates the optimizer. `config_json` is an [`OptimizerConfig`](crate::OptimizerConfig)
     /// (weight decay and its `no_decay` names, betas, eps, gradient clipping): read it with

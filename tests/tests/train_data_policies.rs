@@ -95,10 +95,12 @@ fn training_data_policies_error_or_skip_with_counts() {
 #[test]
 fn labels_outside_the_label_set_and_truncation_are_counted() {
     let tmp = tempfile::tempdir().unwrap();
-    // Documents longer than tokenizer_max_length = 12 tokens, and labels without "test".
+    // Documents longer than tokenizer_max_length = 12 tokens (truncated as medkit does), and
+    // labels without "test".
     let cfg = TinyPipeline {
         labels: vec!["problem".into(), "treatment".into()],
         tokenizer_max_length: Some(12),
+        trainable_keys: "long_documents = \"truncate\"".into(),
         ..TinyPipeline::checkpointing(&tmp.path().join("run"), 1)
     }
     .write(&tmp.path().join("p.toml"));

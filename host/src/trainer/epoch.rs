@@ -1,7 +1,8 @@
 //! The epoch runner: one train phase (steps, gradient accumulation, lr schedule, interruption at
 //! a step boundary) and one eval phase, each ending with the loss and the metrics computers'
-//! values.
+//! values, computed on whole documents (a document's examples gathered back into one sequence).
 
+use super::documents::{Examples, Gatherer, Sequences};
 use super::events::Event;
 use super::fit::{rerr, Trainer};
 use super::scheduler::LrScheduler;
@@ -25,7 +26,7 @@ pub enum EpochEnd {
 
 /// Where a train phase starts and what it carries over.
 pub struct TrainPhase<'a> {
-    pub examples: &'a [Features],
+    pub examples: &'a Examples,
     /// Example indices in this epoch's shuffled order.
     pub order: &'a [usize],
     pub epoch: u32,
@@ -61,6 +62,8 @@ impl Trainer {
         if with_metrics {
             self.reset_metrics()?;
         }
+        // Shuffled examples: a document reaches the metrics once all its examples have run.
+        let mut gatherer = Gatherer::new(examples);
         let mut total = loss_sum;
         for (step, chunk) in order.chunks(bs).enumerate().skip(first_step as usize) {
             let step = step as u64;
@@ -70,7 +73,10 @@ impl Trainer {
                 phase: Phase::Train,
             });
             rerr(self.trainable.set_seed(step_seed(seed, epoch, step)))?;
-            let batch: RVec<Features> = chunk.iter().map(|&i| examples[i].clone()).collect();
+            let batch: RVec<Features> = chunk
+                .iter()
+                .map(|&i| examples.features[i].clone())
+                .collect();
             let out = rerr(self.trainable.train_step(batch, 1.0 / acc as f64))
                 .with_context(|| format!("training step {step} of epoch {epoch}"))?;
             if !out.loss.is_finite() {
@@ -91,7 +97,10 @@ impl Trainer {
             // medkit sums the loss divided by gradient_accumulation_steps (its history's "loss").
             total += out.loss / acc as f64;
             if with_metrics {
-                self.prepare_metrics(out.references, out.predictions)?;
+                let documents = gatherer
+                    .add(chunk, out.references, out.predictions)
+                    .with_context(|| format!("training step {step} of epoch {epoch}"))?;
+                self.prepare_metrics(documents)?;
             }
             self.callbacks.emit(Event::StepEnd {
                 step,
@@ -113,6 +122,7 @@ impl Trainer {
         }
         let loss = Metric::loss(LOSS, total / nb_batches.max(1) as f64);
         let metrics = if with_metrics {
+            self.prepare_metrics(gatherer.finish())?;
             self.compute_metrics(loss)?
         } else {
             vec![loss]
@@ -120,13 +130,16 @@ impl Trainer {
         Ok(EpochEnd::Done(metrics))
     }
 
-    /// Loss and metrics of the trainable on `eval` (no gradients).
-    pub fn eval_epoch(&mut self, eval: &[Features]) -> anyhow::Result<Vec<Metric>> {
+    /// Loss (the mean of the batch means) and metrics (on whole documents) of the trainable on
+    /// `eval` (no gradients).
+    pub fn eval_epoch(&mut self, eval: &Examples) -> anyhow::Result<Vec<Metric>> {
         let bs = self.config.batch_size;
         let nb_batches = eval.len().div_ceil(bs) as u64;
         let mut total = 0.0;
         self.reset_metrics()?;
-        for (step, chunk) in eval.chunks(bs).enumerate() {
+        let mut gatherer = Gatherer::new(eval);
+        let indices: Vec<usize> = (0..eval.len()).collect();
+        for (step, (chunk, ids)) in eval.features.chunks(bs).zip(indices.chunks(bs)).enumerate() {
             let step = step as u64;
             self.callbacks.emit(Event::StepBegin {
                 step,
@@ -136,7 +149,12 @@ impl Trainer {
             let out = rerr(self.trainable.eval_step(RVec::from(chunk.to_vec())))
                 .with_context(|| format!("evaluation step {step}"))?;
             total += out.loss;
-            self.prepare_metrics(out.references, out.predictions)?;
+            if !self.metrics.is_empty() {
+                let documents = gatherer
+                    .add(ids, out.references, out.predictions)
+                    .with_context(|| format!("evaluation step {step}"))?;
+                self.prepare_metrics(documents)?;
+            }
             self.callbacks.emit(Event::StepEnd {
                 step,
                 nb_batches,
@@ -144,6 +162,7 @@ impl Trainer {
                 loss: total / (step + 1) as f64,
             });
         }
+        self.prepare_metrics(gatherer.finish())?;
         self.compute_metrics(Metric::loss(LOSS, total / nb_batches.max(1) as f64))
     }
 
@@ -154,11 +173,12 @@ impl Trainer {
         Ok(())
     }
 
-    fn prepare_metrics(
-        &mut self,
-        mut references: RVec<RVec<i64>>,
-        mut predictions: RVec<RVec<i64>>,
-    ) -> anyhow::Result<()> {
+    /// Hands whole documents to every computer (none: nothing to hand).
+    fn prepare_metrics(&mut self, documents: Sequences) -> anyhow::Result<()> {
+        let (mut references, mut predictions) = documents;
+        if references.is_empty() {
+            return Ok(());
+        }
         let n = self.metrics.len();
         for (i, (name, m)) in self.metrics.iter_mut().enumerate() {
             // The last computer takes the batch, the others a copy.

@@ -6,6 +6,7 @@
 use super::checkpoint::{self, existing_checkpoints};
 use super::checkpointer::Checkpointer;
 use super::config::{LrSchedulerKind, TrainerConfig};
+use super::documents::Examples;
 use super::epoch::{EpochEnd, TrainPhase};
 use super::events::{Callbacks, Event};
 use super::optimizer::{self, OptimizerSection};
@@ -14,7 +15,7 @@ use super::state::{best_checkpoint, read_history, ResumePoint, TrainerState};
 use abi_stable::std_types::{RResult, RStr, RString, RVec};
 use anyhow::{anyhow, bail, Context as _};
 use medkit_corpus::io;
-use medkit_sdk::{EpochMetrics, Features, Metric, MetricsComputerBox, TextDocument, TrainableBox};
+use medkit_sdk::{EpochMetrics, Metric, MetricsComputerBox, TextDocument, TrainableBox};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -73,19 +74,21 @@ fn to_map(metrics: &[Metric]) -> Map<String, Value> {
 }
 
 impl Trainer {
-    /// Preprocesses documents into examples through the trainable.
-    pub fn preprocess(
-        &mut self,
-        docs: Vec<TextDocument>,
-        what: &str,
-    ) -> anyhow::Result<Vec<Features>> {
-        let mut out = Vec::with_capacity(docs.len());
+    /// Preprocesses documents into examples through the trainable, remembering the document
+    /// of each (a long document may give several: windows).
+    pub fn preprocess(&mut self, docs: Vec<TextDocument>, what: &str) -> anyhow::Result<Examples> {
+        let mut out = Examples::default();
         for doc in docs {
             let uid = doc.uid.to_string();
             let feats = rerr(self.trainable.preprocess(doc))
                 .with_context(|| format!("preprocessing {what} document '{uid}'"))?;
-            out.extend(feats);
+            out.push_document(feats.into_vec());
         }
+        log::info!(
+            "{what}: {} document(s), {} example(s)",
+            out.nb_documents(),
+            out.len()
+        );
         Ok(out)
     }
 
@@ -179,7 +182,9 @@ impl Trainer {
         let mut config_json = serde_json::to_value(&config)?;
         config_json["seed"] = json!(seed);
         config_json["optimizer"] = serde_json::to_value(&optimizer)?;
+        config_json["nb_train_documents"] = json!(train.nb_documents());
         config_json["nb_train_examples"] = json!(train.len());
+        config_json["nb_eval_documents"] = json!(eval.nb_documents());
         config_json["nb_eval_examples"] = json!(eval.len());
         config_json["device"] = json!(rerr(self.trainable.device())?.to_string());
 
@@ -242,7 +247,7 @@ impl Trainer {
                 .skip(from.0 as usize)
                 .flatten()
                 .fold((0usize, 0usize), |(n, t), &i| {
-                    (n + 1, t + train[i].input_ids.len())
+                    (n + 1, t + train.features[i].input_ids.len())
                 });
             let train_start = Instant::now();
             let phase = TrainPhase {

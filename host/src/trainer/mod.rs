@@ -5,6 +5,7 @@
 pub mod checkpoint;
 pub mod checkpointer;
 pub mod config;
+pub mod documents;
 mod epoch;
 pub mod events;
 pub mod fit;

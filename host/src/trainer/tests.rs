@@ -42,6 +42,16 @@ impl Trainable for Fake {
     }
     fn preprocess(&mut self, document: TextDocument) -> OpResult<Vec<Features>> {
         let id: i64 = document.uid.parse().map_err(|_| "bad uid")?;
+        if document.text.contains(';') {
+            // Windows: one example per part, labelled 10 × id + part (two tokens each).
+            let parts = document.text.split(';').count() as i64;
+            return Ok((0..parts)
+                .map(|k| Features {
+                    input_ids: vec![id, k].into(),
+                    labels: vec![10 * id + k; 2].into(),
+                })
+                .collect());
+        }
         Ok(vec![Features {
             input_ids: vec![id; 1 + (id as usize % 3)].into(),
             labels: vec![1; 1 + (id as usize % 3)].into(),
@@ -124,6 +134,26 @@ impl MetricsComputer for Count {
     }
     fn reset(&mut self) -> OpResult<()> {
         self.0 = 0;
+        Ok(())
+    }
+}
+
+/// Records the reference sequences it is handed, per phase (reset starts a new one).
+struct Seen(Arc<Mutex<Vec<Vec<Vec<i64>>>>>);
+impl MetricsComputer for Seen {
+    fn set_labels(&mut self, _labels: Vec<String>) -> OpResult<()> {
+        Ok(())
+    }
+    fn prepare_batch(&mut self, r: Vec<Vec<i64>>, _p: Vec<Vec<i64>>) -> OpResult<()> {
+        let mut seen = self.0.lock().unwrap();
+        seen.last_mut().expect("reset first").extend(r);
+        Ok(())
+    }
+    fn compute(&mut self) -> OpResult<Vec<Metric>> {
+        Ok(vec![])
+    }
+    fn reset(&mut self) -> OpResult<()> {
+        self.0.lock().unwrap().push(Vec::new());
         Ok(())
     }
 }
@@ -563,4 +593,63 @@ fn bad_optimizer_settings_stop_before_training() {
     );
     assert!(log.lock().unwrap().optimizer_json.is_empty());
     assert!(checkpoint::existing_checkpoints(tmp.path()).is_empty());
+}
+
+/// Documents 0..n; those listed in `windowed` have three parts (three examples each).
+fn docs_with_windows(n: usize, windowed: &[usize]) -> Vec<TextDocument> {
+    let mut d = docs(n);
+    for &i in windowed {
+        d[i].text = "a;b;c".into();
+    }
+    d
+}
+
+#[test]
+fn a_document_in_several_examples_reaches_the_metrics_as_one_sequence() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = Arc::new(Mutex::new(Log::default()));
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let mut t = trainer(tmp.path(), vec![], &log);
+    let Operation::Metrics(m) = Operation::metrics(Seen(seen.clone())) else {
+        unreachable!()
+    };
+    t.metrics.push(("seen".into(), m));
+    t.config.nb_training_epochs = 1;
+    t.config.do_metrics_in_training = true;
+    // train: 6 documents, 2 of them in 3 examples (10 examples, shuffled); eval: 4 documents, one
+    // in 3 examples, across two batches of 4
+    let out = t
+        .train(docs_with_windows(6, &[1, 4]), docs_with_windows(4, &[2]))
+        .unwrap();
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 2, "one train phase, one eval phase");
+    let (train, eval) = (&seen[0], &seen[1]);
+    // eval keeps the corpus order; the windowed document is one sequence, its parts in order
+    assert_eq!(eval.len(), 4);
+    assert_eq!(eval[2], [20, 20, 21, 21, 22, 22]);
+    assert_eq!(out.history[0]["eval"]["examples"], 4.0);
+    // train: shuffled, but each document whole and in order
+    assert_eq!(train.len(), 6);
+    for (doc, parts) in [(1, [10, 10, 11, 11, 12, 12]), (4, [40, 40, 41, 41, 42, 42])] {
+        assert!(
+            train.iter().any(|s| s == &parts),
+            "document {doc} not whole: {train:?}"
+        );
+    }
+    assert!(!train.iter().any(|s| s.len() == 2), "{train:?}");
+    assert_eq!(out.history[0]["train"]["examples"], 6.0);
+    // the trainer config counts documents and examples
+    let ckpt = out.last_checkpoint.unwrap();
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ckpt.join("trainer_config.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        (
+            &config["nb_train_documents"],
+            &config["nb_train_examples"],
+            &config["nb_eval_documents"],
+            &config["nb_eval_examples"]
+        ),
+        (&6.into(), &10.into(), &4.into(), &6.into())
+    );
 }

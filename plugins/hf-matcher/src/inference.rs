@@ -9,6 +9,7 @@ use crate::model::TokenClassifier;
 use crate::op_config::{self, DeviceSpec};
 use crate::streams;
 use crate::tokenizer::HfTokenizer;
+use crate::windows;
 use medkit_sdk::spans;
 use medkit_sdk::{AnySpan, Attribute, NerOperation, OpResult, Segment};
 use serde::Deserialize;
@@ -108,17 +109,17 @@ impl HfEntityMatcher {
         model.freeze_for_inference();
         let tokenizer = HfTokenizer::from_dir(&dir).map_err(|e| e.to_string())?;
         let max_length = op_config::max_length(config.tokenizer_max_length, &dir, &model.config);
-        let specials = tokenizer
-            .inner()
-            .get_post_processor()
-            .map_or(0, |p| tokenizers::PostProcessor::added_tokens(p, false));
+        let specials = tokenizer.special_tokens_count();
         if max_length <= specials + 1 {
             return Err(format!(
                 "tokenizer_max_length {max_length} leaves no room for text tokens"
             ));
         }
         let content = max_length - specials;
-        let stride = config.stride.unwrap_or(content / 4).min(content / 2);
+        let stride = config
+            .stride
+            .unwrap_or(windows::default_stride(content))
+            .min(content / 2);
         // The pipeline's test: does the tokenizer model mark word continuations?
         let word_aware = match tokenizer.inner().get_model() {
             ModelWrapper::WordPiece(wp) => !wp.continuing_subword_prefix.is_empty(),
@@ -173,12 +174,7 @@ impl HfEntityMatcher {
         let chars: Vec<char> = text.chars().collect();
         let special = enc.get_special_tokens_mask();
         let n = special.len();
-        let prefix = special.iter().take_while(|&&s| s == 1).count();
-        let suffix = if prefix == n {
-            0
-        } else {
-            special.iter().rev().take_while(|&&s| s == 1).count()
-        };
+        let (prefix, suffix) = windows::special_ends(special);
         let info = |i: usize| {
             let (start, end) = enc.get_offsets()[i];
             let id = enc.get_ids()[i] as i64;

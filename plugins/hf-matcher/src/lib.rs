@@ -20,6 +20,7 @@ pub mod optim;
 mod register;
 mod streams;
 pub mod trainable;
+pub mod windows;
 
 // Test fixtures (a tiny random BERT, documents); public because the integration tests use them.
 pub mod testing;

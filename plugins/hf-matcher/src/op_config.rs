@@ -65,10 +65,10 @@ pub fn max_length(configured: Option<usize>, dir: &Path, model: &ModelConfig) ->
     from_tokenizer.map_or(positions, |m| m.min(positions))
 }
 
-/// Reads a JSON object config into `T`, naming the operation in errors.
+/// Reads a JSON object config into `T`, naming the operation and the key in errors.
 pub fn parse_config<T: serde::de::DeserializeOwned>(
     config_json: &str,
     op: &str,
 ) -> Result<T, String> {
-    serde_json::from_str(config_json).map_err(|e| format!("{op}: invalid config: {e}"))
+    medkit_sdk::parse_config(config_json).map_err(|e| format!("{op}: invalid {e}"))
 }

@@ -32,6 +32,8 @@ labels = ["problem", "treatment", "test"]
 tagging_scheme = "iob2"                  # iob2 | bilou
 tag_subtokens = false
 # tokenizer_max_length = 512             # default: the tokenizer's model_max_length
+long_documents = "windows"               # windows (overlapping, nothing lost) | truncate (medkit)
+# window_stride = 126                    # tokens shared by windows; default: a quarter of one
 device = -1                              # -1 = cpu, N = cuda:N (or "cpu", "cuda:0")
 # hf_auth_token = "hf_..."               # private hub models; never logged
 # seed = 0                               # seeds the new classification head

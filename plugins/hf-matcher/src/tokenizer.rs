@@ -219,6 +219,13 @@ impl HfTokenizer {
         self.tok.get_vocab_size(true)
     }
 
+    /// Special tokens the post-processor adds around one sequence (`[CLS]` … `[SEP]`: 2).
+    pub fn special_tokens_count(&self) -> usize {
+        self.tok
+            .get_post_processor()
+            .map_or(0, |p| tokenizers::PostProcessor::added_tokens(p, false))
+    }
+
     pub fn inner(&self) -> &Tokenizer {
         &self.tok
     }

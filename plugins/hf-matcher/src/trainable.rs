@@ -8,6 +8,7 @@ use crate::model::TokenClassifier;
 use crate::op_config::{self, DeviceSpec};
 use crate::optim::adamw::{AdamW, AdamWConfig};
 use crate::tokenizer::HfTokenizer;
+use crate::windows::{self, LongDocuments};
 use medkit_sdk::spans::normalize_spans;
 use medkit_sdk::{Features, OpResult, StepOutput, TextDocument, Trainable};
 use medkit_tagging::{align_labels, entities_to_tags, Scheme};
@@ -38,6 +39,14 @@ pub struct TrainableConfig {
     /// transformers' `bf16=True`. Off by default: faster, but check the F1.
     #[serde(default)]
     pub bf16: bool,
+    /// A document longer than the maximum length: `windows` (overlapping windows, nothing lost)
+    /// or `truncate` (medkit's behaviour: cut, the entities past the cut counted in a warning).
+    #[serde(default)]
+    pub long_documents: LongDocuments,
+    /// Tokens shared by consecutive windows; default (null): a quarter of the window's text
+    /// tokens, as the matcher's `stride`.
+    #[serde(default)]
+    pub window_stride: Option<usize>,
 }
 
 impl TrainableConfig {
@@ -66,7 +75,35 @@ impl TrainableConfig {
         if self.tokenizer_max_length == Some(0) {
             return Err("tokenizer_max_length must be positive".into());
         }
+        if let (Some(stride), Some(max)) = (self.window_stride, self.tokenizer_max_length) {
+            if stride >= max {
+                return Err(format!(
+                    "window_stride {stride} must be smaller than the windows' text tokens \
+                     (tokenizer_max_length {max} minus the special tokens)"
+                ));
+            }
+        }
         Ok(scheme)
+    }
+
+    /// The windows' overlap for windows of `content` text tokens (`specials` special tokens
+    /// besides): the configured one, checked, else the default.
+    fn stride(&self, content: usize, specials: usize) -> Result<usize, String> {
+        let max = content + specials;
+        if content == 0 {
+            return Err(format!(
+                "tokenizer_max_length {max} leaves no room for text tokens beside {specials} \
+                 special tokens"
+            ));
+        }
+        match self.window_stride {
+            None => Ok(windows::default_stride(content)),
+            Some(s) if s < content => Ok(s),
+            Some(s) => Err(format!(
+                "window_stride {s} must be smaller than the windows' {content} text tokens \
+                 (tokenizer_max_length {max} minus {specials} special tokens)"
+            )),
+        }
     }
 }
 
@@ -96,6 +133,9 @@ pub struct HfEntityMatcherTrainable {
     tag_to_id: HashMap<String, i64>,
     tag_subtokens: bool,
     max_length: usize,
+    long_documents: LongDocuments,
+    /// Overlap of the windows of a long document (`window_stride`).
+    stride: usize,
     device: Device,
     optimizer: Option<AdamW>,
     /// Dropout draws are seeded per step from (seed, steps since seed): a resumed run replays them.
@@ -106,6 +146,9 @@ pub struct HfEntityMatcherTrainable {
     skipped_labels: BTreeMap<String, usize>,
     truncated_entities: usize,
     truncated_docs: usize,
+    /// Documents split in windows, and their windows (summarised with the warnings).
+    windowed_docs: usize,
+    windowed_examples: usize,
 }
 
 impl HfEntityMatcherTrainable {
@@ -148,6 +191,13 @@ impl HfEntityMatcherTrainable {
             .map_err(|e| e.to_string())?;
         let tokenizer = HfTokenizer::from_dir(&dir).map_err(|e| e.to_string())?;
         let max_length = op_config::max_length(config.tokenizer_max_length, &dir, &model.config);
+        let specials = tokenizer.special_tokens_count();
+        let stride = match config.long_documents {
+            LongDocuments::Windows => {
+                config.stride(max_length.saturating_sub(specials), specials)?
+            }
+            LongDocuments::Truncate => 0,
+        };
         let tag_to_id = id_to_label
             .iter()
             .enumerate()
@@ -162,6 +212,8 @@ impl HfEntityMatcherTrainable {
             tag_to_id,
             tag_subtokens: config.tag_subtokens,
             max_length,
+            long_documents: config.long_documents,
+            stride,
             device,
             optimizer: None,
             seed,
@@ -170,6 +222,8 @@ impl HfEntityMatcherTrainable {
             skipped_labels: BTreeMap::new(),
             truncated_entities: 0,
             truncated_docs: 0,
+            windowed_docs: 0,
+            windowed_examples: 0,
         })
     }
 
@@ -199,6 +253,18 @@ impl HfEntityMatcherTrainable {
             );
             self.truncated_entities = 0;
             self.truncated_docs = 0;
+        }
+        if self.windowed_docs > 0 {
+            log::info!(
+                "{} document(s) longer than {} tokens split into {} overlapping windows (stride \
+                 {}); every token is labelled in one window",
+                self.windowed_docs,
+                self.max_length,
+                self.windowed_examples,
+                self.stride
+            );
+            self.windowed_docs = 0;
+            self.windowed_examples = 0;
         }
     }
 
@@ -305,9 +371,12 @@ impl Trainable for HfEntityMatcherTrainable {
     }
 
     fn preprocess(&mut self, document: TextDocument) -> OpResult<Vec<Features>> {
+        let windowed = self.long_documents == LongDocuments::Windows;
+        // Windows: the whole document is tokenized and tagged, then cut (an entity across a
+        // window edge goes on with I- in the next window).
         let enc = self
             .tokenizer
-            .encode(&document.text, Some(self.max_length))
+            .encode(&document.text, (!windowed).then_some(self.max_length))
             .map_err(|e| e.to_string())?;
         let tokens: Vec<Option<(usize, usize)>> = enc
             .offsets
@@ -317,11 +386,12 @@ impl Trainable for HfEntityMatcherTrainable {
             .collect();
         let last_end = tokens.iter().flatten().map(|t| t.1).max().unwrap_or(0);
         // Truncation happened if text beyond the last token has something to tokenize.
-        let truncated = document
-            .text
-            .chars()
-            .skip(last_end)
-            .any(|c| !c.is_whitespace());
+        let truncated = !windowed
+            && document
+                .text
+                .chars()
+                .skip(last_end)
+                .any(|c| !c.is_whitespace());
         let mut entities = Vec::new();
         let mut cut = 0;
         for e in document.entities() {
@@ -345,10 +415,18 @@ impl Trainable for HfEntityMatcherTrainable {
         let tags = entities_to_tags(self.scheme, &entities, &tokens);
         let labels = align_labels(&tags, &enc.word_ids, &self.tag_to_id, self.tag_subtokens)
             .map_err(|e| format!("aligning tags of document '{}': {e}", document.uid))?;
-        Ok(vec![Features {
-            input_ids: enc.ids.into(),
-            labels: labels.into(),
-        }])
+        if !windowed || enc.ids.len() <= self.max_length {
+            return Ok(vec![Features {
+                input_ids: enc.ids.into(),
+                labels: labels.into(),
+            }]);
+        }
+        let ends = windows::special_ends(&enc.special_tokens_mask);
+        let size = self.max_length.saturating_sub(ends.0 + ends.1).max(1);
+        let examples = windows::scored_windows(&enc.ids, &labels, ends, size, self.stride);
+        self.windowed_docs += 1;
+        self.windowed_examples += examples.len();
+        Ok(examples)
     }
 
     fn configure_optimizer(&mut self, learning_rate: f64, config_json: &str) -> OpResult<()> {

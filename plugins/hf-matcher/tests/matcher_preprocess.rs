@@ -25,7 +25,9 @@ fn trainable(
         "seed": 1,
     });
     if let Some(m) = max {
+        // A limit here checks medkit's truncation (windows: tests/matcher_windows.rs).
         config["tokenizer_max_length"] = json!(m);
+        config["long_documents"] = json!("truncate");
     }
     HfEntityMatcherTrainable::from_json(&config.to_string()).expect("trainable")
 }
