@@ -22,7 +22,8 @@
 //! [`TextDocument::remove_entities`] (with the relations pointing at them), [`new_uid`]
 //! (medkit's uids), [`spans`] (medkit's `span_utils`: segment offsets → document spans),
 //! [`Metric::new`] / [`Metric::count`] / [`Metric::loss`], [`panic_message`], [`derive_seed`]
-//! (the run's per-step seeds).
+//! (the run's per-step seeds), [`write_runtime`] (a trainable's runtime versions, for the
+//! checkpoint's provenance).
 //!
 //! Spans are medkit's: character (code point) offsets, never bytes.
 //!
@@ -41,6 +42,7 @@ pub mod medkit;
 pub mod ops;
 #[doc(hidden)]
 pub mod plugin;
+pub mod runtime;
 pub mod seed;
 pub mod spans;
 
@@ -61,6 +63,7 @@ pub use ops::{
     Trainable, TrainerCallback,
 };
 pub use plugin::ConfigContract;
+pub use runtime::{read_runtime, write_runtime, RUNTIME_FILE};
 pub use seed::derive_seed;
 
 /// What crosses between host and plugin: the ABI twins of the operation traits, the operation

@@ -14,10 +14,12 @@ pub mod weights;
 pub mod aggregation;
 pub mod collate;
 pub mod inference;
+mod libtorch_version;
 mod mkl_dispatch;
 pub mod op_config;
 pub mod optim;
 mod register;
+mod runtime;
 mod streams;
 pub mod trainable;
 
