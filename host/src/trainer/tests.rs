@@ -493,3 +493,5 @@ fn the_manifest_names_the_best_and_the_last_checkpoint() {
         (1.into(), 1.into())
     );
 }
+
+mod train_metrics;
