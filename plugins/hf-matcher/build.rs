@@ -22,8 +22,12 @@ fn main() {
         let root = std::path::Path::new(&l)
             .parent()
             .unwrap_or(std::path::Path::new("."));
-        for f in ["build-version", "version.py"] {
-            println!("cargo:rerun-if-changed={}", root.join(f).display());
+        // Only files that exist: cargo reruns the script (and rebuilds the crate) on every
+        // build for a missing one.
+        for f in ["build-version", "version.py"].map(|f| root.join(f)) {
+            if f.is_file() {
+                println!("cargo:rerun-if-changed={}", f.display());
+            }
         }
     }
     println!("cargo:rerun-if-changed=src/libtorch_version.rs");

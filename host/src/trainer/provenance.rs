@@ -47,7 +47,7 @@ pub fn write(output_dir: &Path, checkpoint: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("writing {PROVENANCE_NAME}"))
 }
 
-/// Replaces the string value of every key that names a secret (`hf_auth_token`, `token`,
+/// Replaces the string value of every key that names a secret (`…auth_token`, `token`,
 /// `api_key`, `password`…; not `pad_token`) with `***`: plugins mask their hub tokens in their
 /// `validate`; this also covers a plugin that has none.
 pub fn mask_secrets(v: &mut Value) {
@@ -99,11 +99,11 @@ mod tests {
 
     #[test]
     fn secrets_are_masked_and_other_keys_kept() {
-        let mut v = json!({"train": {"trainable": {"hf_auth_token": "hf_x", "tokenizer_max_length": 64,
-            "model_name_or_path": "m"}}, "evaluate": [{"tokenizer": "t.json", "token": "y", "pad_token": "[PAD]"}]});
+        let mut v = json!({"train": {"trainable": {"my_auth_token": "hf_x", "max_length": 64,
+            "path": "m"}}, "evaluate": [{"tokenizer": "t.json", "token": "y", "pad_token": "[PAD]"}]});
         mask_secrets(&mut v);
-        assert_eq!(v["train"]["trainable"]["hf_auth_token"], "***");
-        assert_eq!(v["train"]["trainable"]["tokenizer_max_length"], 64);
+        assert_eq!(v["train"]["trainable"]["my_auth_token"], "***");
+        assert_eq!(v["train"]["trainable"]["max_length"], 64);
         assert_eq!(v["evaluate"][0]["tokenizer"], "t.json");
         assert_eq!(v["evaluate"][0]["token"], "***");
         assert_eq!(v["evaluate"][0]["pad_token"], "[PAD]");
