@@ -7,6 +7,12 @@
 //! `<output>` at the end. A run killed midway leaves `<output>` as it was and `<output>.partial`
 //! as valid medkit JSONL (header + the documents done); a run that fails keeps the `.partial`
 //! file too (and says so) when it holds documents.
+//!
+//! Progress (`progress`): a bar on a terminal, else periodic log lines.
+
+mod progress;
+
+pub use progress::DEFAULT_LOG_DOCUMENT_INTERVAL;
 
 use anyhow::{anyhow, Context as _};
 use medkit_corpus::medkit_json::{read_documents, StreamingDocumentWriter};
@@ -178,32 +184,44 @@ pub fn call_size(batch_size: usize) -> usize {
     batch_size.max(64)
 }
 
+/// How `annotate_file` goes through its input.
+#[derive(Debug, Clone, Copy)]
+pub struct AnnotateOptions {
+    /// Documents per call to the NER operation.
+    pub batch_size: usize,
+    /// Annotate only the first N documents.
+    pub max_documents: Option<usize>,
+    /// Remove the input documents' entities first (output = predictions only).
+    pub drop_existing: bool,
+    /// Documents between progress log lines when stderr is not a terminal.
+    pub log_document_interval: usize,
+}
+
 /// Annotates the medkit JSONL file `input` into `output` (see the module doc for the `.partial`
 /// file).
 pub fn annotate_file(
     ner: &mut NerOperationBox,
     input: &Path,
     output: &Path,
-    batch_size: usize,
-    max_documents: Option<usize>,
-    drop_existing: bool,
+    options: &AnnotateOptions,
     segments: &mut Segments,
 ) -> anyhow::Result<AnnotateStats> {
     let start = std::time::Instant::now();
     let docs = read_documents(input)?;
     let mut writer = StreamingDocumentWriter::create(output)?;
     let mut stats = AnnotateStats::default();
+    let total = progress::count_documents(input, options.max_documents);
+    let mut progress = progress::Progress::new(total, options.log_document_interval);
     let result = annotate_into(
         ner,
-        input,
-        docs,
+        (input, docs),
         &mut writer,
         &mut stats,
-        batch_size,
-        max_documents,
-        drop_existing,
+        options,
         segments,
+        &mut progress,
     );
+    progress.finish();
     match result {
         Ok(()) => writer.finish()?,
         Err(e) => {
@@ -223,18 +241,21 @@ pub fn annotate_file(
     Ok(stats)
 }
 
-#[allow(clippy::too_many_arguments)]
 fn annotate_into(
     ner: &mut NerOperationBox,
-    input: &Path,
-    docs: medkit_corpus::medkit_json::DocumentReader,
+    (input, docs): (&Path, medkit_corpus::medkit_json::DocumentReader),
     writer: &mut StreamingDocumentWriter,
     stats: &mut AnnotateStats,
-    batch_size: usize,
-    max_documents: Option<usize>,
-    drop_existing: bool,
+    options: &AnnotateOptions,
     segments: &mut Segments,
+    progress: &mut progress::Progress,
 ) -> anyhow::Result<()> {
+    let AnnotateOptions {
+        batch_size,
+        max_documents,
+        drop_existing,
+        ..
+    } = *options;
     let mut batch = Vec::with_capacity(batch_size.max(1));
     let limit = max_documents.unwrap_or(usize::MAX);
     let mut flush = |batch: &mut Vec<TextDocument>,
@@ -249,6 +270,7 @@ fn annotate_into(
             stats.documents += 1;
         }
         writer.flush_lines()?;
+        progress.update(stats.documents);
         Ok(())
     };
     for doc in docs.take(limit) {

@@ -23,7 +23,8 @@
 //! (medkit's uids), [`spans`] (medkit's `span_utils`: segment offsets → document spans),
 //! [`Metric::new`] / [`Metric::count`] / [`Metric::loss`], [`panic_message`], [`derive_seed`]
 //! (the run's per-step seeds), [`OptimizerConfig`] (what `Trainable::configure_optimizer`
-//! receives: weight decay groups, betas, eps, gradient clipping).
+//! receives: weight decay groups, betas, eps, gradient clipping), [`write_runtime`] (a
+//! trainable's runtime versions, for the checkpoint's provenance).
 //!
 //! Spans are medkit's: character (code point) offsets, never bytes.
 //!
@@ -43,6 +44,7 @@ pub mod ops;
 pub mod optimizer;
 #[doc(hidden)]
 pub mod plugin;
+pub mod runtime;
 pub mod seed;
 pub mod spans;
 
@@ -64,6 +66,7 @@ pub use ops::{
 };
 pub use optimizer::{OptimizerConfig, DEFAULT_NO_DECAY};
 pub use plugin::ConfigContract;
+pub use runtime::{read_runtime, write_runtime, RUNTIME_FILE};
 pub use seed::derive_seed;
 
 /// What crosses between host and plugin: the ABI twins of the operation traits, the operation

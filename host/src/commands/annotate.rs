@@ -3,10 +3,11 @@
 
 use crate::context::Context;
 use crate::plugins::{search_dirs, PluginSet};
-use anyhow::Context as _;
+use crate::trainer::manifest::{self, Reference};
+use anyhow::{bail, Context as _};
 use medkit_sdk::{Operation, OperationKind};
 use serde_json::{Map, Value};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The operations the CLI uses when none is named, and the config keys its flags stand for.
 /// Everything else reaches an operation through its own config (`--op KEY=VALUE`, pipeline
@@ -36,7 +37,8 @@ pub mod shorthands {
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Checkpoint directory or hub name.
+    /// Checkpoint directory or hub name; `OUTPUT_DIR@best` / `OUTPUT_DIR@last` (or
+    /// `OUTPUT_DIR/@best`): the checkpoint a training run's `checkpoints.json` names.
     #[arg(long)]
     pub model: String,
     /// medkit JSONL documents to annotate.
@@ -69,6 +71,11 @@ pub struct Args {
     /// Remove the input documents' entities before annotating (output = predictions only).
     #[arg(long)]
     pub drop_existing_entities: bool,
+    /// Documents between progress log lines when stderr is not a terminal (on a terminal, a
+    /// progress bar); a line also comes after 30 s without one.
+    #[arg(long, default_value_t = crate::annotate::DEFAULT_LOG_DOCUMENT_INTERVAL,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub log_document_interval: usize,
     /// bf16 autocast for the model (faster on GPUs and CPUs with AVX-512 BF16; scores differ
     /// slightly from fp32). Passed to the operation as `bf16 = true`.
     #[arg(long)]
@@ -119,13 +126,17 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
         };
         segments.segmentation = Some(op);
     }
+    let options = crate::annotate::AnnotateOptions {
+        batch_size: crate::annotate::call_size(args.batch_size),
+        max_documents: args.max_documents,
+        drop_existing: args.drop_existing_entities,
+        log_document_interval: args.log_document_interval,
+    };
     let stats = crate::annotate::annotate_file(
         &mut ner,
         &args.input,
         &args.output,
-        crate::annotate::call_size(args.batch_size),
-        args.max_documents,
-        args.drop_existing_entities,
+        &options,
         &mut segments,
     )
     .with_context(|| format!("annotating {}", args.input.display()))?;
@@ -141,11 +152,26 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `--model`: a checkpoint reference (`runs/ner@best`) resolved through the run's
+/// `checkpoints.json`; anything else as given.
+fn model_dir(model: &str) -> anyhow::Result<String> {
+    let Some(r) = Reference::parse(model).context("--model")? else {
+        return Ok(model.to_string());
+    };
+    let Some(dir) = r.output_dir else {
+        bail!("--model {model}: name the training run's output_dir, e.g. --model runs/ner{model}");
+    };
+    let p =
+        manifest::resolve(Path::new(dir), r.which).with_context(|| format!("--model {model}"))?;
+    log::info!("--model {model}: {}", p.display());
+    Ok(p.display().to_string())
+}
+
 /// The NER operation's config: the shorthand flags, then every `--op KEY=VALUE` (which wins).
 fn ner_config(args: &Args) -> anyhow::Result<Value> {
     use shorthands::*;
     let mut config = Map::new();
-    config.insert(NER_MODEL.into(), args.model.clone().into());
+    config.insert(NER_MODEL.into(), model_dir(&args.model)?.into());
     config.insert(NER_AGGREGATION.into(), args.aggregation.clone().into());
     config.insert(NER_BATCH_SIZE.into(), args.batch_size.into());
     config.insert(NER_DEVICE.into(), args.device.clone().into());

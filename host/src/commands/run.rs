@@ -12,8 +12,16 @@ pub struct Args {
     /// state, epoch and step).
     #[arg(long)]
     pub resume: bool,
+    /// Run the other stages without training: `model = "@best"` / `"@last"` then name the
+    /// checkpoints recorded in the [train] output_dir's checkpoints.json (an earlier run's).
+    #[arg(long, conflicts_with = "resume")]
+    pub skip_train: bool,
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
-    crate::pipeline::run_file(ctx, &args.config, &args.set, args.resume)
+    let options = crate::pipeline::RunOptions {
+        resume: args.resume,
+        skip_train: args.skip_train,
+    };
+    crate::pipeline::run_file(ctx, &args.config, &args.set, options)
 }

@@ -116,6 +116,10 @@ pub struct AnnotateSection {
     /// Remove the input documents' entities first, so the output holds predictions only.
     #[serde(default)]
     pub drop_existing_entities: bool,
+    /// Documents between progress log lines when stderr is not a terminal (on a terminal, a
+    /// progress bar); a line also comes after 30 s without one.
+    #[serde(default = "defaults::log_document_interval")]
+    pub log_document_interval: usize,
     /// The NER operation; its `model` may be `"@best"` / `"@last"` (checkpoints of [train]).
     pub matcher: OperationSection,
     /// Run the matcher on each segment of this label (e.g. `"sentence"`) instead of the whole
@@ -192,5 +196,8 @@ mod defaults {
     }
     pub fn batch() -> usize {
         16
+    }
+    pub fn log_document_interval() -> usize {
+        crate::annotate::DEFAULT_LOG_DOCUMENT_INTERVAL
     }
 }

@@ -5,4 +5,4 @@ pub mod config;
 pub mod load;
 mod run;
 
-pub use run::{check_file, run_file, Checked};
+pub use run::{check_file, run_file, Checked, RunOptions};

@@ -6,6 +6,7 @@ use super::config::{
 use super::load::{load_with_table, resolve};
 use crate::context::Context;
 use crate::plugins::{search_dirs, PluginSet};
+use crate::trainer::manifest::{self, Reference, Which};
 use crate::trainer::{Callbacks, ResumePoint, TrainOutcome, Trainer};
 use anyhow::{anyhow, bail, Context as _};
 use medkit_corpus::checks::{check_documents, DataPolicies, Origin};
@@ -19,18 +20,33 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 mod check;
+mod provenance_record;
 mod report_stage;
 
 pub use check::Checked;
+
+/// How `medkit run` runs a pipeline.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions {
+    /// Continue training from the last checkpoint in the trainer's output_dir.
+    pub resume: bool,
+    /// Skip the [train] stage: `@best` / `@last` then name the checkpoints its output_dir's
+    /// `checkpoints.json` records.
+    pub skip_train: bool,
+}
 
 struct State {
     base: PathBuf,
     splits: BTreeMap<String, PathBuf>,
     max_documents: Option<usize>,
+    /// The [train] stage's output_dir (resolved), whether it runs or not.
+    train_output_dir: Option<PathBuf>,
     outcome: Option<TrainOutcome>,
     annotated: Option<PathBuf>,
     annotate_model: Option<String>,
     resume: bool,
+    /// The pipeline as `medkit check` resolved it (checkpoints record it).
+    resolved: Value,
 }
 
 impl State {
@@ -39,10 +55,12 @@ impl State {
             base,
             splits: BTreeMap::new(),
             max_documents: None,
+            train_output_dir: None,
             outcome: None,
             annotated: None,
             annotate_model: None,
             resume,
+            resolved: Value::Null,
         }
     }
 }
@@ -68,11 +86,16 @@ pub fn check_file(ctx: &Context, path: &Path, sets: &[String]) -> anyhow::Result
         config.train.as_ref(),
         &config.evaluate,
     )?;
-    check::check(&plugins, &config, &raw, &base)
+    check::check(&plugins, &config, &raw, &base, false)
         .with_context(|| format!("checking {}", path.display()))
 }
 
-pub fn run_file(ctx: &Context, path: &Path, sets: &[String], resume: bool) -> anyhow::Result<()> {
+pub fn run_file(
+    ctx: &Context,
+    path: &Path,
+    sets: &[String],
+    options: RunOptions,
+) -> anyhow::Result<()> {
     let (config, base, raw) = load_with_table(path, sets)?;
     if config.train.is_none()
         && config.annotate.is_none()
@@ -86,7 +109,10 @@ pub fn run_file(ctx: &Context, path: &Path, sets: &[String], resume: bool) -> an
     }
     let plugins = load_plugins(ctx, &config, &base);
     // The whole pipeline is checked before any work: a typo in the last stage fails in seconds.
-    let checked = check::check(&plugins, &config, &raw, &base)
+    if options.skip_train && config.train.is_none() {
+        bail!("--skip-train: {} has no [train] stage", path.display());
+    }
+    let checked = check::check(&plugins, &config, &raw, &base, options.skip_train)
         .with_context(|| format!("checking {}", path.display()))?;
     for op in &checked.unchecked {
         log::debug!("{op}: its plugin does not check configs ahead; checked when built");
@@ -100,7 +126,8 @@ pub fn run_file(ctx: &Context, path: &Path, sets: &[String], resume: bool) -> an
         report,
     } = config;
     let report = report_stage::plan(report, &base, train.as_ref(), &evaluate)?;
-    let mut state = State::new(base.clone(), resume);
+    let mut state = State::new(base.clone(), options.resume);
+    state.resolved = checked.resolved;
     if let Some(c) = corpus {
         state.max_documents = c.max_documents;
         for (name, p) in [
@@ -115,7 +142,12 @@ pub fn run_file(ctx: &Context, path: &Path, sets: &[String], resume: bool) -> an
         }
     }
     if let Some(t) = train {
-        run_train(&plugins, &mut state, t)?;
+        state.train_output_dir = Some(resolve(&base, &t.trainer.output_dir));
+        if options.skip_train {
+            log::info!("Skipping the train stage (--skip-train)");
+        } else {
+            run_train(&plugins, &mut state, t, path)?;
+        }
     }
     if let Some(a) = annotate {
         run_annotate(&plugins, &mut state, a)?;
@@ -241,8 +273,10 @@ fn op_config(
         let keys = contract.path_keys.iter().map(|k| (k, false));
         for (k, output) in keys.chain(contract.output_keys.iter().map(|k| (k, true))) {
             if let Some(Value::String(s)) = map.get_mut(k.as_str()) {
-                if s.starts_with('@') {
-                    *s = checkpoint_ref(state, &format!("{key}.{k}"), s)?;
+                let key = format!("{key}.{k}");
+                let r = Reference::parse(s).with_context(|| format!("pipeline key '{key}'"))?;
+                if let Some(r) = r {
+                    *s = checkpoint_ref(state, &key, s, r)?;
                     continue;
                 }
                 let p = resolve(&state.base, Path::new(s.as_str()));
@@ -301,8 +335,14 @@ fn metrics_key(t: &TrainSection, i: usize) -> String {
     }
 }
 
-fn run_train(plugins: &PluginSet, state: &mut State, t: TrainSection) -> anyhow::Result<()> {
+fn run_train(
+    plugins: &PluginSet,
+    state: &mut State,
+    t: TrainSection,
+    pipeline: &Path,
+) -> anyhow::Result<()> {
     let output_dir = resolve(&state.base, &t.trainer.output_dir);
+    let record = provenance_record::describe(plugins, state, pipeline, &t)?;
     let kind = OperationKind::Trainable;
     let trainable_config = trainable_config(plugins, state, &t)?;
     let resume = if state.resume {
@@ -369,6 +409,7 @@ fn run_train(plugins: &PluginSet, state: &mut State, t: TrainSection) -> anyhow:
         callbacks: Callbacks::new(callbacks),
         interrupt: Some(flag),
         resume,
+        provenance: Some(record),
     };
     let outcome = trainer.train(train_docs, eval_docs)?;
     let output_dir = trainer.config.output_dir.clone();
@@ -434,19 +475,33 @@ impl Drop for SignalGuard {
     }
 }
 
-/// `@best` / `@last` → the train stage's checkpoint.
-fn checkpoint_ref(state: &State, key: &str, value: &str) -> anyhow::Result<String> {
-    let outcome = state
-        .outcome
-        .as_ref()
-        .ok_or_else(|| anyhow!("{key} = '{value}' needs a [train] stage in the same pipeline"))?;
-    let p = match value {
-        "@best" => outcome.best_checkpoint.as_ref(),
-        "@last" => outcome.last_checkpoint.as_ref(),
-        other => bail!("{key} = '{other}': unknown reference (use @best or @last)"),
+/// A checkpoint reference → its directory: `@best` / `@last` name the [train] stage's
+/// checkpoints (those it saved in this run, else those its output_dir's `checkpoints.json`
+/// records: `--skip-train`); `OUTPUT_DIR@best` / `OUTPUT_DIR/@best` those of another run.
+fn checkpoint_ref(state: &State, key: &str, value: &str, r: Reference) -> anyhow::Result<String> {
+    let dir = match r.output_dir {
+        Some(d) => resolve(&state.base, Path::new(d)),
+        None => state.train_output_dir.clone().ok_or_else(|| {
+            anyhow!(
+                "{key} = '{value}' needs a [train] stage in the same pipeline (or name the run: \
+                 'OUTPUT_DIR/{value}')"
+            )
+        })?,
     };
-    p.map(|p| p.display().to_string())
-        .ok_or_else(|| anyhow!("{key} = '{value}': the train stage saved no checkpoint"))
+    // The train stage ran (or, in the check, will run) into this folder: its own checkpoints.
+    if let Some(outcome) = &state.outcome {
+        if state.train_output_dir.as_ref() == Some(&dir) {
+            let p = match r.which {
+                Which::Best => outcome.best_checkpoint.as_ref(),
+                Which::Last => outcome.last_checkpoint.as_ref(),
+            };
+            return p
+                .map(|p| p.display().to_string())
+                .ok_or_else(|| anyhow!("{key} = '{value}': the train stage saved no checkpoint"));
+        }
+    }
+    let p = manifest::resolve(&dir, r.which).with_context(|| format!("{key} = '{value}'"))?;
+    Ok(p.display().to_string())
 }
 
 fn run_annotate(plugins: &PluginSet, state: &mut State, a: AnnotateSection) -> anyhow::Result<()> {
@@ -493,16 +548,14 @@ fn run_annotate(plugins: &PluginSet, state: &mut State, a: AnnotateSection) -> a
         None => resolve(&state.base, Path::new(&a.input)),
     };
     let output = resolve(&state.base, &a.output);
-    let stats = crate::annotate::annotate_file(
-        &mut ner,
-        &input,
-        &output,
-        a.batch_size,
-        state.max_documents,
-        a.drop_existing_entities,
-        &mut segments,
-    )
-    .context("annotate stage")?;
+    let options = crate::annotate::AnnotateOptions {
+        batch_size: a.batch_size,
+        max_documents: state.max_documents,
+        drop_existing: a.drop_existing_entities,
+        log_document_interval: a.log_document_interval,
+    };
+    let stats = crate::annotate::annotate_file(&mut ner, &input, &output, &options, &mut segments)
+        .context("annotate stage")?;
     crate::annotate::warn_without_segments(&stats, &segments);
     println!(
         "annotate: {} documents, {} entities in {:.1}s ({:.1} docs/s) -> {}",
@@ -612,10 +665,12 @@ mod tests {
             base: train.parent().unwrap().to_path_buf(),
             splits: [("train".to_string(), train.to_path_buf())].into(),
             max_documents: None,
+            train_output_dir: None,
             outcome: None,
             annotated: None,
             annotate_model: None,
             resume: false,
+            resolved: Value::Null,
         }
     }
 

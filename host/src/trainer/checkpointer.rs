@@ -1,12 +1,14 @@
 //! Writing checkpoints during a run and keeping medkit's set of them: the last, and the best by
 //! the checkpoint metric (a former best goes when a better one arrives; an interrupted
-//! checkpoint goes once a later one exists). `checkpoints.json` in the output_dir says which
-//! is which, rewritten atomically after each checkpoint.
+//! checkpoint goes once a later one exists). `checkpoints.json` in the output_dir (`manifest`)
+//! says which is which, rewritten atomically after each checkpoint; each checkpoint holds its
+//! `provenance.json` (`provenance`).
 
 use super::checkpoint::{self, write_atomically};
 use super::events::{Callbacks, Event};
 use super::scheduler::improves;
 use super::state::TrainerState;
+use super::{manifest, provenance};
 use abi_stable::std_types::RStr;
 use anyhow::{anyhow, Context as _};
 use medkit_corpus::io;
@@ -14,8 +16,7 @@ use medkit_sdk::TrainableBox;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
-/// The manifest's name in the output_dir.
-pub const MANIFEST_NAME: &str = "checkpoints.json";
+pub use manifest::MANIFEST_NAME;
 
 pub struct Checkpointer {
     output_dir: PathBuf,
@@ -25,11 +26,14 @@ pub struct Checkpointer {
     last: Option<PathBuf>,
     /// An interrupted checkpoint the run resumed from, removed once a later one exists.
     interrupted: Option<PathBuf>,
+    provenance: Option<Value>,
 }
 
 impl Checkpointer {
-    pub fn new(output_dir: &Path, metric: &str, minimize: bool) -> Self {
+    /// `provenance`: the run's record, written into each checkpoint (see [`provenance`]).
+    pub fn new(output_dir: &Path, metric: &str, minimize: bool, provenance: Option<Value>) -> Self {
         Self {
+            provenance,
             output_dir: output_dir.to_path_buf(),
             metric: metric.to_string(),
             minimize,
@@ -49,7 +53,8 @@ impl Checkpointer {
     }
 
     /// Writes checkpoint `name`: the trainable's model and state, the trainer's state and
-    /// config, and the epoch's metrics (`record`, null for an interrupted checkpoint).
+    /// config, the epoch's metrics (`record`, null for an interrupted checkpoint) and the run's
+    /// provenance.
     pub fn save(
         &self,
         trainable: &mut TrainableBox,
@@ -75,7 +80,10 @@ impl Checkpointer {
             if !record.is_null() {
                 io::write_json(&tmp.join(checkpoint::METRICS_NAME), record)?;
             }
-            Ok(())
+            match &self.provenance {
+                Some(record) => provenance::write(record, tmp),
+                None => Ok(()),
+            }
         })
     }
 
@@ -97,32 +105,13 @@ impl Checkpointer {
         self.write_manifest()
     }
 
-    /// `checkpoints.json`: the best and the last checkpoint, each with its epoch, optimizer
-    /// steps and eval metrics (from its own files), and the metric that ranks them.
     fn write_manifest(&self) -> anyhow::Result<()> {
-        let entry = |dir: &Path| -> Value {
-            let read = |name: &str| {
-                std::fs::read_to_string(dir.join(name))
-                    .ok()
-                    .and_then(|t| serde_json::from_str::<Value>(&t).ok())
-                    .unwrap_or(Value::Null)
-            };
-            let state = read(checkpoint::STATE_NAME);
-            serde_json::json!({
-                "dir": dir,
-                "epoch": state["epoch"],
-                "optimizer_steps": state["optimizer_steps"],
-                "eval": read(checkpoint::METRICS_NAME)["eval"],
-            })
-        };
-        let manifest = serde_json::json!({
-            "checkpoint_metric": self.metric,
-            "minimize": self.minimize,
-            "best": self.best.as_ref().map(|(d, _)| entry(d)),
-            "last": self.last.as_deref().map(entry),
-        });
-        io::write_json(&self.output_dir.join(MANIFEST_NAME), &manifest)?;
-        Ok(())
+        manifest::write(
+            &self.output_dir,
+            (&self.metric, self.minimize),
+            self.best.as_ref().map(|(d, _)| d.as_path()),
+            self.last.as_deref(),
+        )
     }
 
     pub fn best(&self) -> Option<PathBuf> {

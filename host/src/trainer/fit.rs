@@ -47,6 +47,9 @@ pub struct Trainer {
     pub interrupt: Option<Arc<AtomicBool>>,
     /// Continue a run from this checkpoint (the trainable's `resume` loads its weights and state).
     pub resume: Option<ResumePoint>,
+    /// What produced the run (resolved config, versions, data hashes), written into each
+    /// checkpoint as `provenance.json`; none: no record.
+    pub provenance: Option<Value>,
 }
 
 /// Durations of one epoch's phases, and the train phase's volume (for throughput figures).
@@ -194,6 +197,7 @@ impl Trainer {
             &output_dir,
             &config.checkpoint_metric,
             config.minimize_checkpoint_metric,
+            self.provenance.clone(),
         );
         let mut early_stopping = config
             .early_stopping_patience

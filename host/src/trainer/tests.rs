@@ -227,6 +227,33 @@ fn trainer(dir: &std::path::Path, eval_losses: Vec<f64>, log: &Arc<Mutex<Log>>) 
         callbacks: Callbacks::new(vec![("recorder".into(), cb)]),
         interrupt: None,
         resume: None,
+        provenance: None,
+    }
+}
+
+#[test]
+fn each_checkpoint_holds_the_runs_provenance_when_given() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = Arc::new(Mutex::new(Log::default()));
+    let mut t = trainer(tmp.path(), vec![], &log);
+    t.provenance = Some(serde_json::json!({"versions": {"medkit_rs": "x"}, "data": []}));
+    t.train(docs(4), docs(2)).unwrap();
+    let dirs = checkpoint::existing_checkpoints(tmp.path());
+    assert!(!dirs.is_empty());
+    for dir in dirs {
+        let text = std::fs::read_to_string(dir.join(super::provenance::PROVENANCE_NAME)).unwrap();
+        let record: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(record["versions"]["medkit_rs"], "x");
+        // the fake trainable writes no runtime.json: an empty runtime, not a missing key
+        assert_eq!(record["versions"]["runtime"], serde_json::json!({}));
+    }
+    // without a record, no file
+    let tmp = tempfile::tempdir().unwrap();
+    trainer(tmp.path(), vec![], &log)
+        .train(docs(4), docs(2))
+        .unwrap();
+    for dir in checkpoint::existing_checkpoints(tmp.path()) {
+        assert!(!dir.join(super::provenance::PROVENANCE_NAME).exists());
     }
 }
 
@@ -653,3 +680,4 @@ fn a_document_in_several_examples_reaches_the_metrics_as_one_sequence() {
         (&6.into(), &10.into(), &4.into(), &6.into())
     );
 }
+mod train_metrics;

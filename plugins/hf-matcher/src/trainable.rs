@@ -501,7 +501,9 @@ impl Trainable for HfEntityMatcherTrainable {
     fn save(&mut self, dir: &str) -> OpResult<()> {
         let dir = Path::new(dir);
         self.model.save(dir).map_err(|e| e.to_string())?;
-        self.tokenizer.save(dir).map_err(|e| e.to_string())
+        self.tokenizer.save(dir).map_err(|e| e.to_string())?;
+        // The checkpoint's provenance records the libtorch it was trained on.
+        crate::runtime::write(&dir.display().to_string())
     }
 
     fn save_state(&mut self, dir: &str) -> OpResult<()> {

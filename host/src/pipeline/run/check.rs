@@ -22,12 +22,15 @@ pub struct Checked {
     pub unchecked: Vec<String>,
 }
 
-/// Checks `config` (already parsed from `raw`, its keys known) against the loaded plugins.
+/// Checks `config` (already parsed from `raw`, its keys known) against the loaded plugins. With
+/// `skip_train`, the [train] stage will not run: `@best` / `@last` must resolve through its
+/// output_dir's `checkpoints.json` now.
 pub fn check(
     plugins: &PluginSet,
     config: &PipelineConfig,
     raw: &toml::Table,
     base: &Path,
+    skip_train: bool,
 ) -> anyhow::Result<Checked> {
     let mut state = State::new(base.to_path_buf(), false);
     let mut resolved = serde_json::to_value(raw)?;
@@ -54,6 +57,7 @@ pub fn check(
         trainer.validate().map_err(|e| anyhow!("train.{e}"))?;
         optimizer::checked_settings(t.optimizer.as_ref(), trainer.max_grad_norm)
             .map_err(|e| anyhow!("train.{e}"))?;
+        state.train_output_dir = Some(trainer.output_dir.clone());
         let trainable = checked_config(
             plugins,
             &mut unchecked,
@@ -110,16 +114,21 @@ pub fn check(
         train["callbacks"] = Value::Array(filled_callbacks);
         train["train_split"] = json!(t.train_split);
         train["eval_split"] = json!(t.eval_split);
-        // What the annotate stage's `@best` / `@last` will name.
-        state.outcome = Some(TrainOutcome {
-            history: Vec::new(),
-            timings: Vec::new(),
-            best_checkpoint: Some(PathBuf::from("@best")),
-            last_checkpoint: Some(PathBuf::from("@last")),
-        });
+        // What the annotate stage's `@best` / `@last` will name once the stage has run.
+        if !skip_train {
+            state.outcome = Some(TrainOutcome {
+                history: Vec::new(),
+                timings: Vec::new(),
+                best_checkpoint: Some(PathBuf::from("@best")),
+                last_checkpoint: Some(PathBuf::from("@last")),
+            });
+        }
     }
     if let Some(a) = &config.annotate {
         split_or_file(&state, "annotate.input", &a.input)?;
+        if a.log_document_interval == 0 {
+            bail!("pipeline key 'annotate.log_document_interval': must be at least 1");
+        }
         let matcher = checked_op(
             plugins,
             &state,
@@ -131,6 +140,7 @@ pub fn check(
         let annotate = &mut resolved["annotate"];
         annotate["matcher"] = matcher;
         annotate["batch_size"] = json!(a.batch_size);
+        annotate["log_document_interval"] = json!(a.log_document_interval);
         annotate["output"] = json!(resolve(base, &a.output));
         if let Some(s) = &a.segmentation {
             if a.segments.is_none() {
