@@ -7,39 +7,18 @@ use std::collections::BTreeSet;
 
 /// A pipeline with every stage and optional section, on the tiny model.
 fn every_stage(dir: &std::path::Path) -> std::path::PathBuf {
-    let data = root().join("tests/data/e2e");
-    let text = format!(
-        r#"[plugins]
-dirs = []
+    let validation = root().join("tests/data/e2e/validation.jsonl");
+    TinyPipeline {
+        plugin_dirs: vec![dir.to_path_buf()],
+        corpus_keys: format!("test = \"{}\"\nmax_documents = 10", validation.display()),
+        train_keys: "on_error = \"skip\"\nentity_text_mismatch = \"error\"".into(),
+        tokenizer_max_length: Some(32),
+        trainable_keys: "window_stride = 4\nseed = 1".into(),
+        trainer_keys: "log_step_interval = 5\nearly_stopping_patience = 2\nmax_grad_norm = 1.0\n\
+                       plateau_mode = \"min\""
+            .into(),
+        rest: r#"[train.optimizer]
 
-[corpus]
-train = "{train}"
-validation = "{validation}"
-test = "{validation}"
-max_documents = 10
-
-[train]
-on_error = "skip"
-entity_text_mismatch = "error"
-[train.trainable]
-operation = "hf-entity-matcher"
-model_name_or_path = "{model}"
-labels = ["problem", "treatment"]
-tagging_scheme = "iob2"
-tokenizer_max_length = 32
-window_stride = 4
-seed = 1
-[train.trainer]
-output_dir = "out"
-seed = 1
-log_step_interval = 5
-early_stopping_patience = 2
-max_grad_norm = 1.0
-plateau_mode = "min"
-[train.optimizer]
-[[train.metrics]]
-operation = "seqeval"
-tagging_scheme = "iob2"
 [[train.callbacks]]
 operation = "default-printer"
 log_step_interval = 5
@@ -76,14 +55,11 @@ run_dir = "out"
 reference = "test"
 predicted = "@annotate"
 output = "report.html"
-"#,
-        train = data.join("train.jsonl").display(),
-        validation = data.join("validation.jsonl").display(),
-        model = tiny_bert().display(),
-    );
-    let p = dir.join("pipeline.toml");
-    std::fs::write(&p, text).unwrap();
-    p
+"#
+        .into(),
+        ..TinyPipeline::default()
+    }
+    .write(&dir.join("pipeline.toml"))
 }
 
 /// (section, key) of every value in a resolved pipeline; array-of-tables elements share their
