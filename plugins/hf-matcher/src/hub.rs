@@ -72,11 +72,13 @@ fn looks_like_path(s: &str) -> bool {
         || s.is_empty()
 }
 
-/// A local dir, or a hub name resolved through the cache, downloaded when online.
+/// A local dir, or a hub name resolved through the cache (`cache`, else `cache_dir()`),
+/// downloaded when online.
 pub fn resolve_model(
     name_or_path: &str,
     revision: Option<&str>,
     auth_token: Option<&str>,
+    cache: Option<&Path>,
 ) -> Result<PathBuf, ModelError> {
     let local = Path::new(name_or_path);
     if local.is_dir() {
@@ -94,7 +96,7 @@ pub fn resolve_model(
         )));
     }
     let revision = revision.unwrap_or("main");
-    let cache = cache_dir();
+    let cache = cache.map_or_else(cache_dir, Path::to_path_buf);
     if let Some(snap) = cached_snapshot(&cache, name_or_path, revision) {
         log::debug!(
             "{name_or_path}@{revision}: using the cached snapshot {}",

@@ -17,7 +17,7 @@ use std::ops::Range;
 use tch::{Device, Kind};
 use tokenizers::models::ModelWrapper;
 
-/// The operation's config: medkit's HFEntityMatcher arguments (minus cache_dir, name, uid), plus
+/// The operation's config: medkit's HFEntityMatcher arguments (minus name and uid), plus
 /// `tokenizer_max_length` and the window overlap `stride`.
 #[derive(Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
@@ -33,6 +33,9 @@ pub struct MatcherConfig {
     pub batch_size: usize,
     #[serde(default)]
     pub hf_auth_token: Option<String>,
+    /// Where hub models are cached (default: the HF cache, `HF_HUB_CACHE` / `HF_HOME`).
+    #[serde(default)]
+    pub cache_dir: Option<String>,
     #[serde(default)]
     pub tokenizer_max_length: Option<usize>,
     /// Tokens shared by consecutive windows of a long segment.
@@ -101,7 +104,11 @@ impl HfEntityMatcher {
     pub fn new(config: MatcherConfig) -> Result<Self, String> {
         let strategy = config.check()?;
         let device = config.device.resolve()?;
-        let dir = op_config::resolve_model(&config.model, config.hf_auth_token.as_deref())?;
+        let dir = op_config::resolve_model(
+            &config.model,
+            config.hf_auth_token.as_deref(),
+            config.cache_dir.as_deref(),
+        )?;
         let mut model = TokenClassifier::from_dir(&dir, None, device).map_err(|e| e.to_string())?;
         model
             .set_autocast_bf16(config.bf16)

@@ -32,13 +32,17 @@ impl DeviceSpec {
     }
 }
 
-/// A local model directory, or a hub name (cache, else download). The token is passed on,
-/// never logged.
-pub fn resolve_model(name_or_path: &str, auth_token: Option<&str>) -> Result<PathBuf, String> {
+/// A local model directory, or a hub name (cache, else download; `cache_dir` replaces the HF
+/// cache, as medkit's `cache_dir`). The token is passed on, never logged.
+pub fn resolve_model(
+    name_or_path: &str,
+    auth_token: Option<&str>,
+    cache_dir: Option<&str>,
+) -> Result<PathBuf, String> {
     if name_or_path.trim().is_empty() {
         return Err("the model name or path is empty".into());
     }
-    crate::hub::resolve_model(name_or_path, None, auth_token)
+    crate::hub::resolve_model(name_or_path, None, auth_token, cache_dir.map(Path::new))
         .map_err(|e| format!("cannot load model '{name_or_path}': {e}"))
 }
 

@@ -36,10 +36,12 @@ long_documents = "windows"               # windows (overlapping, nothing lost) |
 # window_stride = 126                    # tokens shared by windows; default: a quarter of one
 device = -1                              # -1 = cpu, N = cuda:N (or "cpu", "cuda:0")
 # hf_auth_token = "hf_..."               # private hub models; never logged
+# cache_dir = "hf-cache"                 # hub models' cache; default: HF_HUB_CACHE / HF_HOME
 # seed = 0                               # seeds the new classification head
 # bf16 = false                           # bf16 autocast (faster on CPUs with AVX-512 BF16 and GPUs)
 "#,
     path_keys: ["model_name_or_path"],
+    output_keys: ["cache_dir"],
     accepts_seed: true,
     validate: validate_trainable,
     create: |config_json: &str| HfEntityMatcherTrainable::from_json(config_json),
@@ -58,8 +60,10 @@ batch_size = 1
 # stride = 128                           # tokens shared by the windows of long segments
 # bf16 = false                           # bf16 autocast for the forward pass
 # hf_auth_token = "hf_..."
+# cache_dir = "hf-cache"                 # hub models' cache; default: HF_HUB_CACHE / HF_HOME
 "#,
     path_keys: ["model"],
+    output_keys: ["cache_dir"],
     validate: validate_matcher,
     create: |config_json: &str| HfEntityMatcher::from_json(config_json),
 }

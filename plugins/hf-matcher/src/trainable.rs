@@ -30,6 +30,9 @@ pub struct TrainableConfig {
     pub tokenizer_max_length: Option<usize>,
     #[serde(default)]
     pub hf_auth_token: Option<String>,
+    /// Where hub models are cached (default: the HF cache, `HF_HUB_CACHE` / `HF_HOME`).
+    #[serde(default)]
+    pub cache_dir: Option<String>,
     #[serde(default)]
     pub device: DeviceSpec,
     /// Seeds torch before the classification head is created (same seed, same run).
@@ -161,8 +164,11 @@ impl HfEntityMatcherTrainable {
     pub fn new(config: TrainableConfig) -> Result<Self, String> {
         let scheme = config.check()?;
         let device = config.device.resolve()?;
-        let dir =
-            op_config::resolve_model(&config.model_name_or_path, config.hf_auth_token.as_deref())?;
+        let dir = op_config::resolve_model(
+            &config.model_name_or_path,
+            config.hf_auth_token.as_deref(),
+            config.cache_dir.as_deref(),
+        )?;
         let model_config =
             ModelConfig::from_file(&dir.join("config.json")).map_err(|e| e.to_string())?;
         let tags = scheme.tags(&config.labels);

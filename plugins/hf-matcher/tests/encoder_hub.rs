@@ -15,10 +15,10 @@ fn resolves_local_dirs_and_cached_snapshots_offline() {
     let local = tmp.path().join("local");
     touch(&local.join("config.json"));
     assert_eq!(
-        resolve_model(local.to_str().unwrap(), None, None).unwrap(),
+        resolve_model(local.to_str().unwrap(), None, None, None).unwrap(),
         local
     );
-    let e = resolve_model(tmp.path().to_str().unwrap(), None, None)
+    let e = resolve_model(tmp.path().to_str().unwrap(), None, None, None)
         .err()
         .unwrap()
         .to_string();
@@ -36,19 +36,19 @@ fn resolves_local_dirs_and_cached_snapshots_offline() {
     std::env::set_var("HF_HUB_CACHE", &cache);
     std::env::set_var("HF_HUB_OFFLINE", "1");
     assert_eq!(
-        resolve_model("Dr-BERT/DrBERT-4GB", None, Some("hf_secret")).unwrap(),
+        resolve_model("Dr-BERT/DrBERT-4GB", None, Some("hf_secret"), None).unwrap(),
         snap
     );
     assert_eq!(
-        resolve_model("Dr-BERT/DrBERT-4GB", Some(commit), None).unwrap(),
+        resolve_model("Dr-BERT/DrBERT-4GB", Some(commit), None, None).unwrap(),
         snap
     );
-    let e = resolve_model("Dr-BERT/DrBERT-4GB", Some("v2"), None)
+    let e = resolve_model("Dr-BERT/DrBERT-4GB", Some("v2"), None, None)
         .err()
         .unwrap()
         .to_string();
     assert!(e.contains("HF_HUB_OFFLINE") && e.contains("v2"), "{e}");
-    let e = resolve_model("someone/absent", None, Some("hf_secret"))
+    let e = resolve_model("someone/absent", None, Some("hf_secret"), None)
         .err()
         .unwrap()
         .to_string();
@@ -61,9 +61,22 @@ fn resolves_local_dirs_and_cached_snapshots_offline() {
     std::env::remove_var("HF_HUB_CACHE");
     std::env::set_var("HF_HOME", tmp.path());
     assert_eq!(
-        resolve_model("Dr-BERT/DrBERT-4GB", None, None).unwrap(),
+        resolve_model("Dr-BERT/DrBERT-4GB", None, None, None).unwrap(),
         snap
     );
     std::env::remove_var("HF_HOME");
+
+    // An explicit cache (medkit's `cache_dir`) wins over the environment.
+    std::env::set_var("HF_HUB_CACHE", tmp.path().join("elsewhere"));
+    assert_eq!(
+        resolve_model("Dr-BERT/DrBERT-4GB", None, None, Some(&cache)).unwrap(),
+        snap
+    );
+    let e = resolve_model("Dr-BERT/DrBERT-4GB", None, None, None)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("elsewhere"), "{e}");
+    std::env::remove_var("HF_HUB_CACHE");
     std::env::remove_var("HF_HUB_OFFLINE");
 }
