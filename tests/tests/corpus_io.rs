@@ -440,3 +440,36 @@ fn random_overlaps_filter_and_split_as_medkit() {
         assert_same_but_uids(a, b);
     }
 }
+
+#[test]
+fn single_annotations_decode_and_entities_encode_as_medkit_writes_them() {
+    // a segment as medkit's Segment.to_dict + json.dumps write it (what medkit_rs sends over)
+    let seg = r#"{"uid": "s1", "label": "sentence", "text": "Noël a une fièvre", "spans": [{"start": 10, "end": 27, "_class_name": "medkit.core.text.span.Span"}], "attrs": [], "metadata": {}, "_class_name": "medkit.core.text.annotation.Segment"}"#;
+    let s = medkit_json::segment_from_json(seg).unwrap();
+    assert_eq!(
+        (s.label.as_str(), s.text.as_str()),
+        ("sentence", "Noël a une fièvre")
+    );
+    assert!(matches!(&s.spans[0], AnySpan::Span(x) if (x.start, x.end) == (10, 27)));
+    // an entity written back is the line medkit writes for it
+    let ent = seg
+        .replace("annotation.Segment", "annotation.Entity")
+        .replace("\"sentence\"", "\"problem\"");
+    let e = medkit_json::segment_from_json(&ent).unwrap();
+    assert_eq!(medkit_json::entity_to_json(&e).unwrap(), ent);
+
+    // spans that do not cover the text, a relation, broken JSON: errors saying what is wrong
+    let short = seg.replace("\"end\": 27", "\"end\": 20");
+    let e = medkit_json::segment_from_json(&short)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("spans cover 10 characters") && e.contains("17"),
+        "{e}"
+    );
+    let rel = r#"{"uid": "r", "label": "x", "source_id": "a", "target_id": "b", "attrs": [], "metadata": {}, "_class_name": "medkit.core.text.annotation.Relation"}"#;
+    let e = medkit_json::segment_from_json(rel).unwrap_err().to_string();
+    assert!(e.contains("Relation"), "{e}");
+    let e = medkit_json::segment_from_json("{").unwrap_err().to_string();
+    assert!(e.contains("invalid JSON"), "{e}");
+}

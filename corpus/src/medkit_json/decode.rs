@@ -23,6 +23,23 @@ pub fn document_from_json_line(line: &str) -> Result<TextDocument, CorpusError> 
         .map_err(CorpusError::Data)
 }
 
+/// Parses one annotation object, a medkit Segment or Entity as `to_dict` writes it (for
+/// annotations that travel without their document, e.g. the segments given to an operation).
+/// Its spans are not checked against a document text, only against its own text's length.
+pub fn segment_from_json(text: &str) -> Result<Segment, CorpusError> {
+    let v = pyvalue::parse(text).map_err(|e| CorpusError::Data(format!("invalid JSON: {e}")))?;
+    let (ann, why) = annotation(&v, "annotation", u64::MAX).map_err(CorpusError::Data)?;
+    if let Some(why) = why {
+        return Err(CorpusError::Data(why));
+    }
+    match ann {
+        Annotation::Segment(s) | Annotation::Entity(s) => Ok(s),
+        Annotation::Relation(_) => Err(CorpusError::Data(
+            "expected a Segment or an Entity, got a Relation".into(),
+        )),
+    }
+}
+
 /// An annotation that cannot be built: its id (`anns[i] "uid"`) and why.
 pub(crate) type Invalid = (String, String);
 

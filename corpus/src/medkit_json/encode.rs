@@ -39,6 +39,13 @@ pub fn document_to_json_line(doc: &TextDocument) -> Result<String, CorpusError> 
     Ok(out)
 }
 
+/// An entity as medkit's `Entity.to_dict` + `json.dumps` write it.
+pub fn entity_to_json(entity: &Segment) -> Result<String, CorpusError> {
+    let mut out = String::with_capacity(entity.text.len() + 128);
+    segment(&mut out, entity, ENTITY_CLASS)?;
+    Ok(out)
+}
+
 /// The fuzz target's check, shared with the regression replay test: a line that decodes must
 /// re-encode, and decode again to the same document. `Ok(false)`: the line is not a document
 /// (an error is fine there); `Ok(true)`: the round trip holds; `Err`: what differs.
