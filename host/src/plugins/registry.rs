@@ -20,27 +20,33 @@ impl PluginSet {
     /// not stop the others. A directory that does not exist is skipped silently unless `strict`.
     pub fn load(dirs: &[PathBuf]) -> Self {
         let mut set = PluginSet::default();
-        let mut seen = Vec::new();
+        set.add_dirs(dirs);
+        set
+    }
+
+    /// Loads the libraries of `dirs` that are not loaded yet, as `load` does.
+    pub fn add_dirs(&mut self, dirs: &[PathBuf]) {
+        let canonical = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+        let mut seen: Vec<PathBuf> = self.plugins.iter().map(|p| canonical(&p.path)).collect();
         for dir in dirs {
             let files = match library_files(dir) {
                 Ok(f) => f,
                 Err(message) => {
                     if dir.exists() {
-                        set.push_error(dir, message);
+                        self.push_error(dir, message);
                     }
                     continue;
                 }
             };
             for file in files {
-                let key = file.canonicalize().unwrap_or_else(|_| file.clone());
+                let key = canonical(&file);
                 if seen.contains(&key) {
                     continue;
                 }
                 seen.push(key);
-                set.load_one(&file);
+                self.load_one(&file);
             }
         }
-        set
     }
 
     fn push_error(&mut self, path: &Path, message: String) {

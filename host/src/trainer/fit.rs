@@ -69,7 +69,8 @@ pub(super) fn rerr<T>(r: RResult<T, RString>) -> anyhow::Result<T> {
     r.into_result().map_err(|e| anyhow!("{e}"))
 }
 
-fn to_map(metrics: &[Metric]) -> Map<String, Value> {
+/// Metrics as a JSON object, name → value (a history entry's `train` / `eval`).
+pub fn to_map(metrics: &[Metric]) -> Map<String, Value> {
     metrics
         .iter()
         .map(|m| (m.name.to_string(), json!(m.value)))

@@ -4,9 +4,10 @@
 //! to the trainer (`Trainer::provenance`); the checkpointer writes it inside each checkpoint's
 //! temporary directory, so it appears atomically with the checkpoint.
 
+use crate::plugins::PluginSet;
 use anyhow::Context as _;
 use medkit_corpus::io;
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::path::Path;
 
 /// The record's name in a checkpoint directory.
@@ -55,11 +56,15 @@ pub fn mask_secrets(v: &mut Value) {
 
 /// SHA-256 of the file at `path`, in lowercase hex (streamed: corpora can be large).
 pub fn sha256_file(path: &Path) -> anyhow::Result<String> {
+    let file = std::fs::File::open(path).with_context(|| format!("hashing {}", path.display()))?;
+    sha256_hex(file).with_context(|| format!("hashing {}", path.display()))
+}
+
+/// SHA-256 of what `data` reads, in lowercase hex.
+pub fn sha256_hex(mut data: impl std::io::Read) -> std::io::Result<String> {
     use sha2::{Digest, Sha256};
-    let mut file =
-        std::fs::File::open(path).with_context(|| format!("hashing {}", path.display()))?;
     let mut hasher = Sha256::new();
-    std::io::copy(&mut file, &mut hasher).with_context(|| format!("hashing {}", path.display()))?;
+    std::io::copy(&mut data, &mut hasher)?;
     Ok(hasher
         .finalize()
         .iter()
@@ -67,10 +72,31 @@ pub fn sha256_file(path: &Path) -> anyhow::Result<String> {
         .collect())
 }
 
+/// The `versions` of a record: medkit-rs, the SDK, and each loaded plugin (name, version, SDK
+/// version, file); the checkpointer adds the trainable's runtime.
+pub fn versions(plugins: &PluginSet) -> Value {
+    let plugins: Vec<Value> = plugins
+        .plugins
+        .iter()
+        .map(|p| {
+            json!({
+                "name": p.info.name.as_str(),
+                "version": p.info.version.as_str(),
+                "sdk_version": p.info.sdk_version.as_str(),
+                "file": p.path,
+            })
+        })
+        .collect();
+    json!({
+        "medkit_rs": env!("CARGO_PKG_VERSION"),
+        "sdk": medkit_sdk::SDK_VERSION,
+        "plugins": plugins,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn secrets_are_masked_and_other_keys_kept() {

@@ -5,7 +5,7 @@ use super::State;
 use crate::pipeline::config::TrainSection;
 use crate::pipeline::load::resolve;
 use crate::plugins::PluginSet;
-use crate::trainer::provenance::{mask_secrets, sha256_file};
+use crate::trainer::provenance::{mask_secrets, sha256_file, versions};
 use serde_json::{json, Map, Value};
 use std::path::Path;
 
@@ -40,27 +40,11 @@ pub(super) fn describe(
             json!({"path": path, "bytes": bytes, "sha256": sha256_file(&path)?}),
         );
     }
-    let plugins: Vec<Value> = plugins
-        .plugins
-        .iter()
-        .map(|p| {
-            json!({
-                "name": p.info.name.as_str(),
-                "version": p.info.version.as_str(),
-                "sdk_version": p.info.sdk_version.as_str(),
-                "file": p.path,
-            })
-        })
-        .collect();
     let mut config = state.resolved.clone();
     mask_secrets(&mut config);
     Ok(json!({
         "pipeline": pipeline,
-        "versions": {
-            "medkit_rs": env!("CARGO_PKG_VERSION"),
-            "sdk": medkit_sdk::SDK_VERSION,
-            "plugins": plugins,
-        },
+        "versions": versions(plugins),
         "data": data,
         "config": config,
     }))
