@@ -5,15 +5,16 @@
     scripts/reliability-status.py LOG...     reads the output of earlier runs instead
 
 A LOG is what `cargo test` printed (both streams, default format: `Running …` and
-`test NAME ... ok|FAILED|ignored` lines), e.g. `cargo test --release --workspace 2>&1 | tee LOG`;
+`test NAME ... ok|FAILED|ignored` lines), e.g. `cargo test --release --workspace 2>&1 | tee LOG`,
+or what pytest printed with `-rp` (`PASSED file.py::test` summary lines: scripts/test-python.sh);
 with several, a test counts as run if any of them ran it, failed if any of them failed it.
 
 Each table with a `test(s)` and a `status` column gets, per row: `pass` when every test the row
 names passed, `FAIL (…)` when one failed, `not run` when none ran (ignored, or not in the logs),
 `pass; not run: …` in between. A row names its tests in backticks: `path/to/file.rs::test`
 (integration tests: the function; unit tests: the path below the file's module, as
-`file.rs::tests::name`); `file.rs::test` when the file name (or its end) is unique in the
-repository or was named in full above; `::name` for another test beside the one named just
+`file.rs::tests::name`; pytest: `path/to/test_x.py::test_name`); `file.rs::test` when the file
+name (or its end) is unique in the repository or was named in full above; `::name` for another test beside the one named just
 before (same file, same module); a bare `file.rs` for all its tests. A cell starting with `same`
 names the tests of the row above too. A named test that is not in its file, or a file that is
 not in the repository, is an error: the table cannot name a test that does not exist.
@@ -31,10 +32,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOC = os.path.join(ROOT, "RELIABILITY.md")
 STAMP = "Last status run:"
 
-REF = re.compile(r"^(?:(?P<file>[\w./-]+\.rs))?(?P<test>(?:::\w+)*)$")
+REF = re.compile(r"^(?:(?P<file>[\w./-]+\.rs|(?:[\w./-]+/)?test_\w+\.py))?(?P<test>(?:::\w+)*)$")
 RUNNING = re.compile(r"^\s*Running (?:unittests )?\S+ \((?:\S*/)?deps/(\w+?)-[0-9a-f]+(?:\.exe)?\)")
 RESULT = re.compile(r"^test (\S+) \.\.\. (?:(ok|FAILED|ignored)\b)?")
 LATE_RESULT = re.compile(r"^(ok|FAILED|ignored)$")  # after a test's own output (--nocapture)
+PYTEST = re.compile(r"^(PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS) (?:\S*/)?(test_\w+\.py)::(\w+)")
+PYTEST_RESULT = {"PASSED": "ok", "XPASS": "ok", "FAILED": "FAILED", "ERROR": "FAILED"}
 UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")
 
 
@@ -44,8 +47,10 @@ def fail(msg):
 
 @functools.cache
 def rust_files():
+    """The repository's Rust files, and its pytest files (`test_*.py`)."""
     out = subprocess.run(
-        ["git", "ls-files", "*.rs"], cwd=ROOT, capture_output=True, text=True, check=True
+        ["git", "ls-files", "*.rs", "*/test_*.py"], cwd=ROOT, capture_output=True, text=True,
+        check=True,
     )
     return tuple(out.stdout.split())
 
@@ -72,8 +77,9 @@ def module_files(path):
 
 
 def defines(path, fn):
+    keyword = "def" if path.endswith(".py") else "fn"
     with open(os.path.join(ROOT, path)) as f:
-        return re.search(rf"\bfn {fn}\b", f.read()) is not None
+        return re.search(rf"\b{keyword} {fn}\b", f.read()) is not None
 
 
 def package_dir(path):
@@ -88,6 +94,11 @@ class Ref:
 
     def __init__(self, label, path, test):
         self.label, self.path, self.test = label, path, test
+        if path.endswith(".py"):  # a pytest file: its results are read as `pytest:FILE`
+            self.integration, self.binaries, self.prefix = False, {"pytest:" + os.path.basename(path)}, ""
+            if test and not defines(path, test):
+                fail(f"{label}: no test `{test}` in {path}")
+            return
         pkg = package_dir(path)
         rel = os.path.relpath(path, pkg or ".")
         parts = rel.split("/")
@@ -164,6 +175,13 @@ def read_runs(logs):
         with open(log, errors="replace") as f:
             for line in f:
                 line = line.rstrip("\n")
+                m = PYTEST.match(line)
+                if m:
+                    key = ("pytest:" + m.group(2), m.group(3))
+                    result = PYTEST_RESULT.get(m.group(1), "ignored")
+                    if rank[result] >= rank[runs.get(key, "ignored")]:
+                        runs[key] = result
+                    continue
                 m = RUNNING.match(line)
                 if m:
                     binary, pending = m.group(1), None
@@ -264,7 +282,7 @@ def main(argv):
     logs = argv or run_tests(table)
     runs = read_runs(logs)
     if not runs:
-        fail(f"no `test NAME ... ok|FAILED|ignored` line in {logs}")
+        fail(f"no `test NAME ... ok|FAILED|ignored` or pytest `PASSED …` line in {logs}")
     for i, parts, stat, refs in table:
         parts[stat] = f" {status(refs, runs)} "
         lines[i] = "|".join(parts) + "\n"

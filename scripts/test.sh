@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: set-up (idempotent), then format check, clippy and every test, in release mode
 # (one build serves the binaries and the tests), then the interop checks against Python medkit 0.17
-# and transformers (scripts/test-interop.sh, which installs what they need into .venv).
+# and transformers (scripts/test-interop.sh, which installs what they need into .venv), then the
+# Python package's tests (scripts/test-python.sh: wheel built and installed into .venv, pytest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -14,6 +15,7 @@ trap 'rm -f "$log"' EXIT
 cargo test --release --workspace "$@" 2>&1 | tee "$log"
 ignored=$(sed -n 's/^test result: .* \([0-9][0-9]*\) ignored;.*/\1/p' "$log" | awk '{s += $1} END {print s + 0}')
 scripts/test-interop.sh
+scripts/test-python.sh  # the Python package: wheel built and installed into .venv, then pytest
 cat <<MSG
 test: all passed. The main cargo test run ignored $ignored test(s); they run with:
   scripts/test-interop.sh     interop with Python medkit 0.17 / transformers (interop_medkit,

@@ -1,0 +1,63 @@
+"""The Python API's shape: medkit 0.17's names and defaults, and the host's trainer keys."""
+
+import dataclasses
+import inspect
+import json
+
+
+def test_trainer_config_is_medkits_plus_the_hosts_keys():
+    from medkit_rs import _native
+    from medkit_rs.training import TrainerConfig
+
+    fields = {f.name: f.default for f in dataclasses.fields(TrainerConfig)}
+    assert fields.pop("output_dir") is dataclasses.MISSING
+    # every key of the host's [train.trainer] table, with the same default
+    assert fields == json.loads(_native.trainer_config_defaults())
+    # medkit 0.17's fields and defaults
+    medkit = dict(learning_rate=1e-5, nb_training_epochs=3, dataloader_nb_workers=0, batch_size=1, seed=None,
+                  gradient_accumulation_steps=1, do_metrics_in_training=False, metric_to_track_lr="loss",
+                  checkpoint_period=1, checkpoint_metric="loss", minimize_checkpoint_metric=True)
+    assert {k: fields[k] for k in medkit} == medkit
+    assert "log_step_interval" in fields
+
+
+def test_medkit_signatures():
+    from medkit_rs import HFEntityMatcher
+    from medkit_rs.metrics import SeqEvalMetricsComputer
+    from medkit_rs.training import Trainer
+
+    def params(f):
+        return list(inspect.signature(f).parameters)
+
+    assert params(HFEntityMatcher.__init__)[1:] == [
+        "model", "aggregation_strategy", "attrs_to_copy", "device", "batch_size", "hf_auth_token",
+        "cache_dir", "name", "uid"]
+    assert params(HFEntityMatcher.make_trainable) == [
+        "model_name_or_path", "labels", "tagging_scheme", "tag_subtokens", "tokenizer_max_length",
+        "hf_auth_token", "device"]
+    assert params(Trainer.__init__)[1:8] == [
+        "component", "config", "train_data", "eval_data", "metrics_computer", "lr_scheduler_builder", "callback"]
+    assert params(SeqEvalMetricsComputer.__init__)[1:] == [
+        "id_to_label", "tagging_scheme", "return_metrics_by_label", "average"]
+
+
+def test_trainable_exposes_medkits_label_maps():
+    from conftest import LABELS, MODEL
+
+    from medkit_rs import HFEntityMatcher
+
+    t = HFEntityMatcher.make_trainable(str(MODEL), LABELS, "bilou", tokenizer_max_length=32)
+    assert t.tagging_scheme == "bilou"
+    assert t.id_to_label[0] == "O"
+    assert len(t.id_to_label) == 1 + 4 * len(LABELS)
+    assert {t.label_to_id[v]: v for v in t.label_to_id} == t.id_to_label
+    assert "U-Modifier" in t.label_to_id
+
+
+def test_packaged_plugins_load_without_environment():
+    import medkit_rs
+
+    ops = set(medkit_rs.operations())
+    for op in [("ner", "hf-entity-matcher"), ("trainable", "hf-entity-matcher"), ("metrics", "seqeval"),
+               ("callback", "default-printer"), ("tagging-scheme", "iob2"), ("segmentation", "sentence-tokenizer")]:
+        assert op in ops, op

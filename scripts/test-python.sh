@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The Python package's tests: builds and installs `medkit_rs` into .venv (scripts/build-python.sh),
+# then runs pytest on python/tests (they need medkit-lib 0.17 in .venv: scripts/setup-interop.sh),
+# then the wheel alone in a fresh venv (scripts/test-wheel-venv.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup-interop.sh
+scripts/build-python.sh
+.venv/bin/python -c "import pytest" 2>/dev/null ||
+  .venv/bin/pip install --quiet --disable-pip-version-check "pytest>=8,<9"
+cd python/tests
+../../.venv/bin/python -m pytest -q -rfEsxXp -p no:cacheprovider "$@"  # -r…p: PASSED lines for scripts/reliability-status.py
+cd ../..
+scripts/test-wheel-venv.sh  # the wheel in a fresh venv: pip install, then the cookbook test
