@@ -287,32 +287,45 @@ def run_rust(a, splits: dict, work: Path, env: dict, timeout: float | None) -> d
     else:
         res["error_b16"] = tail(r16["log"])
     res["rust_wall_s"] = time.perf_counter() - t0
-    train_s = sum(t["train_seconds"] for t in timings)
+    trained = trainer_figures(timings, history)
     res.update({
         "ok": True,
+        "epochs": trained.pop("epochs"),
+        "checkpoint": ckpt,
+        "annotate_b1": b1, "annotate_b16": b16,
+        "figures": {
+            **trained.pop("figures"),
+            "annotate_b1_docs_per_s": b1.get("docs_per_s"),
+            "annotate_b16_docs_per_s": b16.get("docs_per_s"),
+            "peak_rss_mb": max(r["peak_rss_mb"], r16["peak_rss_mb"]),
+            "wall_s": r["wall_s"] + r16["wall_s"],
+            "test_f1_b1": f1_b1,
+            "test_f1_b16": f1_b16,
+        },
+        **trained,
+    })
+    return res
+
+
+def trainer_figures(timings: list, history: list) -> dict:
+    """What the host's trainer reports (timings.json, history.json) as the harness's epochs,
+    training figures and totals."""
+    train_s = sum(t["train_seconds"] for t in timings)
+    return {
         "epochs": [{"epoch": t["epoch"], "train_s": t["train_seconds"], "eval_s": t["eval_seconds"],
                     "train_examples": t["train_examples"], "train_tokens": t["train_tokens"],
                     "eval_f1": h["eval"].get("macro_f1-score"), "train_loss": h["train"].get("loss"),
                     "eval_loss": h["eval"].get("loss")} for t, h in zip(timings, history)],
-        "checkpoint": ckpt,
-        "annotate_b1": b1, "annotate_b16": b16,
         "figures": {
             "train_tokens_per_s": sum(t["train_tokens"] for t in timings) / train_s,
             "train_examples_per_s": sum(t["train_examples"] for t in timings) / train_s,
             "train_s_per_epoch": train_s / len(timings),
             "eval_s": statistics.mean(t["eval_seconds"] for t in timings),
-            "annotate_b1_docs_per_s": b1.get("docs_per_s"),
-            "annotate_b16_docs_per_s": b16.get("docs_per_s"),
-            "peak_rss_mb": max(r["peak_rss_mb"], r16["peak_rss_mb"]),
-            "wall_s": r["wall_s"] + r16["wall_s"],
             "eval_f1": history[-1]["eval"].get("macro_f1-score") if history else None,
-            "test_f1_b1": f1_b1,
-            "test_f1_b16": f1_b16,
         },
         "train_tokens_total": sum(t["train_tokens"] for t in timings),
         "train_seconds_total": train_s,
-    })
-    return res
+    }
 
 
 # ---------------------------------------------------------------------------- python side
@@ -376,6 +389,48 @@ def run_python(a, splits: dict, work: Path, env: dict, timeout: float | None) ->
         },
         "train_tokens_total": tokens,
         "train_seconds_total": train_s,
+    })
+    return res
+
+
+# ---------------------------------------------------------------------------- medkit-rs from Python
+
+def run_pyapi(a, splits: dict, work: Path, env: dict, timeout: float | None) -> dict:
+    """medkit_rs (the Python package, installed into .venv by scripts/build-python.sh) on the
+    same workload: bench/pyapi_runner.py."""
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    out_json = work / "result.json"
+    cmd = [str(ROOT / ".venv/bin/python"), str(BENCH / "pyapi_runner.py"), "--train", str(splits["train"]),
+           "--val", str(splits["validation"]), "--test", str(splits["test"]), "--model", str(a.model),
+           "--labels", ",".join(LABELS), "--output-dir", str(work / "out"), "--epochs", str(a.epochs),
+           "--batch-size", str(a.batch_size), "--learning-rate", repr(a.lr), "--seed", str(a.seed),
+           "--max-length", str(a.max_length), "--tagging-scheme", a.scheme, "--device", a.device,
+           "--json-out", str(out_json)]
+    r = run_proc(cmd, work / "run.log", env=env, timeout=timeout)
+    res = {"ok": False, "procs": {"run": r}}
+    if r["rc"] != 0 or not out_json.exists():
+        res["error"] = f"pyapi_runner exited {r['rc']}{' (timeout)' if r['timed_out'] else ''}: " + tail(r["log"])
+        return res
+    j = json.loads(out_json.read_text())
+    runs = {x["batch_size"]: x for x in j["annotate"]}
+    trained = trainer_figures(j["epochs"], j["history"])
+    res.update({
+        "ok": True,
+        "epochs": trained.pop("epochs"),
+        "checkpoint": j["checkpoint"],
+        "annotate": j["annotate"],
+        "figures": {
+            **trained.pop("figures"),
+            "annotate_b1_docs_per_s": runs.get(1, {}).get("docs_per_s"),
+            "annotate_b16_docs_per_s": runs.get(16, {}).get("docs_per_s"),
+            "peak_rss_mb": r["peak_rss_mb"],
+            "wall_s": r["wall_s"],
+            "test_f1_b1": None,
+            "test_f1_b16": None,
+        },
+        **trained,
     })
     return res
 
@@ -468,6 +523,23 @@ def table(wl: dict) -> str:
     return "\n".join(rows)
 
 
+def pyapi_table(wl: dict) -> str:
+    rows = ["| figure | medkit_rs (Python) | medkit CLI | Python medkit | Python API vs CLI | Python API vs medkit |",
+            "| --- | --- | --- | --- | --- | --- |"]
+    for key, (kind, unit, label) in FIGURES.items():
+        y, r, p = (wl[s]["figures"].get(key, {}).get("median") for s in ("pyapi", "rust", "python"))
+        if y is None:
+            continue
+
+        def rt(v):
+            return "–" if v is None else (f"{v:+.3f}" if kind == "R-P" else f"{v:.2f}×")
+
+        u = "" if key == "mfu" else unit
+        rows.append(f"| {label} | {fmt(y, u)} | {fmt(r, u)} | {fmt(p, u)} | {rt(ratio(kind, y, r))} | "
+                    f"{rt(ratio(kind, y, p))} |")
+    return "\n".join(rows)
+
+
 # ---------------------------------------------------------------------------- main
 
 def parse_args(argv=None):
@@ -503,7 +575,9 @@ def parse_args(argv=None):
                          "default bench/.venv-medkit, created with the pinned packages if missing")
     ap.add_argument("--medkit-bin", default=str(ROOT / "target/release/medkit"))
     ap.add_argument("--plugin-dir", default=None, help="default: the folder of --medkit-bin")
-    ap.add_argument("--only", choices=["rust", "python"], default=None, help="run one side only")
+    ap.add_argument("--only", choices=["rust", "python", "pyapi"], default=None, help="run one side only")
+    ap.add_argument("--pyapi", action="store_true",
+                    help="also run medkit-rs from Python (medkit_rs, scripts/build-python.sh) as a third side")
     ap.add_argument("--work", default=str(ROOT / "runs/bench"), help="scratch folder (checkpoints, logs)")
     ap.add_argument("--out", default=str(BENCH / "results/latest.json"))
     ap.add_argument("--workload", default=None, help="name in the JSON (default: quick / default / custom)")
@@ -635,7 +709,7 @@ def main(argv=None) -> int:
     log(f"train FLOPs/token {flops['train_flops_per_token'] / 1e6:.1f} M; fp32 GEMM peak "
         f"{(peak or 0) / 1e9:.1f} GFLOP/s")
 
-    sides = [s for s in ("rust", "python") if a.only in (None, s)]
+    sides = [s for s in ("rust", "python", "pyapi") if a.only == s or (a.only is None and (s != "pyapi" or a.pyapi))]
     results = {s: [] for s in sides}
     last_wall = {}
     out = Path(a.out)
@@ -656,7 +730,7 @@ def main(argv=None) -> int:
                          "threads": a.threads or probe["versions"].get("torch_default_threads"),
                          "omp_wait_policy": a.omp_wait_policy, "reps_asked": a.reps,
                          "python_mkl_avx512": a.python_mkl_avx512,
-                         "order": "alternating, R P then P R then R P ...",
+                         "order": "alternating: the sides in order (rust, python[, pyapi]), then reversed, ...",
                          "python": a.python, "medkit_bin": str(a.medkit_bin)},
             "flops": flops,
             "stopped_early": stopped,
@@ -670,7 +744,15 @@ def main(argv=None) -> int:
             figs["train_tflops"] = median_min_max(tfl)
             figs["mfu"] = median_min_max([x * 1e12 / peak for x in tfl] if peak else [])
             wl[s] = {"figures": figs, "runs": results[s], "reps_ok": len(ok), "reps_failed": len(results[s]) - len(ok)}
-        if len(sides) == 2:
+        if "pyapi" in sides and "rust" in sides:
+            # the Python API against the CLI on the same workload: R/P with R = medkit_rs, P = CLI
+            wl["pyapi_vs_cli"] = {}
+            for k, (kind, _, label) in FIGURES.items():
+                y = wl["pyapi"]["figures"].get(k, {}).get("median")
+                r = wl["rust"]["figures"].get(k, {}).get("median")
+                wl["pyapi_vs_cli"][k] = {"value": ratio(kind, y, r), "kind": kind,
+                                         "meaning": "medkit_rs (Python) vs the medkit CLI: " + RATIO_MEANING[kind]}
+        if "rust" in sides and "python" in sides:
             wl["ratios"] = {}
             for k, (kind, _, label) in FIGURES.items():
                 r = wl["rust"]["figures"].get(k, {}).get("median")
@@ -705,7 +787,7 @@ def main(argv=None) -> int:
                 continue
             log(f"rep {rep + 1}/{a.reps}: {s}")
             t0 = time.perf_counter()
-            fn = run_rust if s == "rust" else run_python
+            fn = {"rust": run_rust, "python": run_python, "pyapi": run_pyapi}[s]
             side_env = {**env, "LD_PRELOAD": str(shim)} if s == "python" and a.python_mkl_avx512 else env
             r = fn(a, splits, work / f"{s}-rep{rep + 1}", side_env, a.step_timeout)
             r["rep"] = rep + 1
@@ -734,8 +816,11 @@ def main(argv=None) -> int:
           f"{counts['test']} test docs, {a.epochs} epoch(s), batch {a.batch_size}, lr {a.lr:g}, "
           f"max length {a.max_length}, {a.scheme}, device {a.device}, threads "
           f"{wl['settings']['threads']}, reps {a.reps}\n")
-    if len(sides) == 2:
+    if "rust" in sides and "python" in sides:
         print(table(wl))
+        if "pyapi" in sides:
+            print()
+            print(pyapi_table(wl))
     else:
         s = sides[0]
         for k, v in wl[s]["figures"].items():
@@ -746,7 +831,7 @@ def main(argv=None) -> int:
           + (f"; MKL's own vendor dispatch: {flops['gemm_peak_fp32_mkl_default_flops'] / 1e9:.1f}"
              if flops.get("gemm_peak_fp32_mkl_default_flops") else "") + ")")
     print(f"JSON: {out}")
-    fails = sum(w["reps_failed"] for k, w in wl.items() if k in ("rust", "python"))
+    fails = sum(w["reps_failed"] for k, w in wl.items() if k in ("rust", "python", "pyapi"))
     return 1 if fails or any(not wl[s]["reps_ok"] for s in sides) else 0
 
 
