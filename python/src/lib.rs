@@ -24,6 +24,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(training::train, m)?)?;
     m.add_function(wrap_pyfunction!(training::trainer_config_defaults, m)?)?;
     m.add_class::<matcher::Ner>()?;
+    m.add_class::<matcher::Segmentation>()?;
     m.add_class::<training::Trainable>()?;
     Ok(())
 }

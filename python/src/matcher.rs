@@ -1,11 +1,14 @@
-//! A NER operation (e.g. `hf-entity-matcher`) called from Python: medkit segments in (as their
-//! `to_dict` JSON), medkit entities out (as `Entity.to_dict` JSON), the GIL released meanwhile.
+//! NER and segmentation operations called from Python: medkit segments in (as their `to_dict`
+//! JSON) or plain texts, medkit entities / segments out (as their `to_dict` JSON), the GIL
+//! released meanwhile.
 
 use crate::errors::{guarded, MedkitError};
 use crate::registry::create;
 use anyhow::anyhow;
-use medkit_corpus::medkit_json::{entity_to_json, segment_from_json};
-use medkit_sdk::{NerOperationBox, Operation, OperationKind, Segment, TextDocument};
+use medkit_corpus::medkit_json::{entity_to_json, segment_from_json, segment_to_json};
+use medkit_sdk::{
+    NerOperationBox, Operation, OperationKind, Segment, SegmentationOperationBox, TextDocument,
+};
 use pyo3::prelude::*;
 use std::sync::Mutex;
 
@@ -75,11 +78,64 @@ impl Ner {
 
     /// Per text, its entities as `Entity.to_dict()` JSON text (spans in the text).
     fn run_texts(&self, py: Python<'_>, texts: Vec<String>) -> PyResult<Vec<Vec<String>>> {
-        let segments = texts
-            .iter()
-            .enumerate()
-            .map(|(i, t)| TextDocument::new(&format!("text-{i}"), t).raw_segment())
-            .collect();
-        self.run_segments(py, segments)
+        self.run_segments(py, raw_segments(&texts))
+    }
+}
+
+/// The raw segment of each text (medkit's `TextDocument(text).raw_segment`).
+fn raw_segments(texts: &[String]) -> Vec<Segment> {
+    texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| TextDocument::new(&format!("text-{i}"), t).raw_segment())
+        .collect()
+}
+
+/// A segmentation operation (e.g. `sentence-tokenizer`).
+#[pyclass(module = "medkit_rs._native")]
+pub struct Segmentation {
+    op: Mutex<SegmentationOperationBox>,
+}
+
+#[pymethods]
+impl Segmentation {
+    #[new]
+    fn new(py: Python<'_>, name: &str, config_json: &str) -> PyResult<Self> {
+        match py.detach(|| create(OperationKind::Segmentation, name, config_json))? {
+            Operation::Segmentation(op) => Ok(Segmentation { op: Mutex::new(op) }),
+            _ => Err(MedkitError::new_err(format!(
+                "operation '{name}' is not a segmentation operation"
+            ))),
+        }
+    }
+
+    /// Per text, the segments it makes (`Segment.to_dict()` JSON text, spans in the text).
+    fn run_texts(&self, py: Python<'_>, texts: Vec<String>) -> PyResult<Vec<Vec<String>>> {
+        let n = texts.len();
+        py.detach(|| {
+            guarded(|| {
+                let mut op = self.op.lock().map_err(|_| {
+                    anyhow!("the operation failed in another thread earlier; create a new one")
+                })?;
+                let found = op
+                    .run_batch(raw_segments(&texts).into())
+                    .into_result()
+                    .map_err(|e| anyhow!("{e}"))?;
+                if found.len() != n {
+                    return Err(anyhow!(
+                        "the segmentation operation returned {} result lists for {n} texts",
+                        found.len()
+                    ));
+                }
+                found
+                    .iter()
+                    .map(|segs| {
+                        segs.iter()
+                            .map(|s| segment_to_json(s).map_err(anyhow::Error::from))
+                            .collect()
+                    })
+                    .collect()
+            })
+        })
     }
 }

@@ -61,3 +61,20 @@ def test_packaged_plugins_load_without_environment():
     for op in [("ner", "hf-entity-matcher"), ("trainable", "hf-entity-matcher"), ("metrics", "seqeval"),
                ("callback", "default-printer"), ("tagging-scheme", "iob2"), ("segmentation", "sentence-tokenizer")]:
         assert op in ops, op
+
+
+def test_a_segmentation_operation_by_name():
+    import pytest
+
+    from medkit_rs import operation
+
+    op = operation("sentence-tokenizer", kind="segmentation", output_label="phrase")
+    text = "Noël a de la fièvre. Pas de céphalée ! État général conservé"
+    (segments,) = op.run([text])
+    assert [s["label"] for s in segments] == ["phrase"] * 3
+    for s in segments:
+        (span,) = s["spans"]
+        assert text[span["start"] : span["end"]] == s["text"]  # code point offsets
+    assert segments[1]["text"] == "Pas de céphalée "  # medkit's SentenceTokenizer keeps that space
+    with pytest.raises(TypeError, match="list of str"):
+        op.run("one text")

@@ -446,6 +446,7 @@ fn single_annotations_decode_and_entities_encode_as_medkit_writes_them() {
     // a segment as medkit's Segment.to_dict + json.dumps write it (what medkit_rs sends over)
     let seg = r#"{"uid": "s1", "label": "sentence", "text": "Noël a une fièvre", "spans": [{"start": 10, "end": 27, "_class_name": "medkit.core.text.span.Span"}], "attrs": [], "metadata": {}, "_class_name": "medkit.core.text.annotation.Segment"}"#;
     let s = medkit_json::segment_from_json(seg).unwrap();
+    assert_eq!(medkit_json::segment_to_json(&s).unwrap(), seg);
     assert_eq!(
         (s.label.as_str(), s.text.as_str()),
         ("sentence", "Noël a une fièvre")

@@ -46,6 +46,13 @@ pub fn entity_to_json(entity: &Segment) -> Result<String, CorpusError> {
     Ok(out)
 }
 
+/// A segment as medkit's `Segment.to_dict` + `json.dumps` write it.
+pub fn segment_to_json(seg: &Segment) -> Result<String, CorpusError> {
+    let mut out = String::with_capacity(seg.text.len() + 128);
+    segment(&mut out, seg, SEGMENT_CLASS)?;
+    Ok(out)
+}
+
 /// The fuzz target's check, shared with the regression replay test: a line that decodes must
 /// re-encode, and decode again to the same document. `Ok(false)`: the line is not a document
 /// (an error is fine there); `Ok(true)`: the round trip holds; `Err`: what differs.

@@ -8,7 +8,7 @@ mod reader;
 mod writer;
 
 pub use decode::{document_from_json_line, segment_from_json};
-pub use encode::{check_round_trip, document_to_json_line, entity_to_json};
+pub use encode::{check_round_trip, document_to_json_line, entity_to_json, segment_to_json};
 pub use reader::{read_documents, read_documents_with, DocumentReader};
 pub use writer::{partial_path, write_documents, DocumentWriter, StreamingDocumentWriter};
 

@@ -6,6 +6,7 @@ and ``SeqEvalMetricsComputer``; documents stay medkit ``TextDocument`` objects.
 
 The plugins shipped in this package are loaded at import; ``load_plugins(dir)`` adds third-party
 ones, whose operations are then used by name (``operation(name, kind=..., **config)``).
+``medkit_rs.spark`` (with pyspark installed) annotates DataFrames on Apache Spark.
 """
 
 import os as _os
@@ -26,6 +27,7 @@ _native.init(_Path(__file__).resolve().parent / "plugins")
 from ._ops import (  # noqa: E402
     NerOperation,
     Operation,
+    SegmentationOperation,
     TrainableOperation,
     load_plugins,
     operation,
@@ -40,6 +42,7 @@ __all__ = [
     "MedkitError",
     "NerOperation",
     "Operation",
+    "SegmentationOperation",
     "TrainableOperation",
     "load_plugins",
     "metrics",

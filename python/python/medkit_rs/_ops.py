@@ -64,6 +64,20 @@ class NerOperation(Operation):
         return entities(self._native.run(segments_json(segments)))
 
 
+class SegmentationOperation(Operation):
+    """A segmentation operation (e.g. ``sentence-tokenizer``), built at once."""
+
+    def __init__(self, name: str, config: Optional[Mapping[str, Any]] = None):
+        super().__init__(name, "segmentation", config)
+        self._native = _native.Segmentation(name, self._config_json)
+
+    def run(self, texts: List[str]) -> List[List[dict]]:
+        """Per text, its segments as medkit ``Segment.to_dict()`` dicts (spans in the text)."""
+        if isinstance(texts, str) or not all(isinstance(t, str) for t in texts):
+            raise TypeError("run() takes a list of str")
+        return [[json.loads(s) for s in segs] for segs in self._native.run_texts(list(texts))]
+
+
 class TrainableOperation(Operation):
     """A trainable operation, built at once (its model loaded): give it to ``Trainer``."""
 
@@ -93,6 +107,8 @@ def operation(name: str, kind: str, **config: Any) -> Operation:
         return NerOperation(name, config)
     if kind == "trainable":
         return TrainableOperation(name, config)
+    if kind == "segmentation":
+        return SegmentationOperation(name, config)
     return Operation(name, kind, config)
 
 
