@@ -6,8 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-interop.sh
 scripts/build-python.sh
-.venv/bin/python -c "import pytest" 2>/dev/null ||
-  .venv/bin/pip install --quiet --disable-pip-version-check "pytest>=8,<9"
+# pytest, and pyspark for medkit_rs.spark's tests (Java 17 runs it; pandas < 3: pyspark 4.x
+# supports pandas 2)
+.venv/bin/python -c "import pytest, pyspark, pyarrow, pandas" 2>/dev/null ||
+  .venv/bin/pip install --quiet --disable-pip-version-check "pytest>=8,<9" "pyspark>=3.5,<5" \
+    "pandas>=2,<3" "pyarrow>=15"
 cd python/tests
 ../../.venv/bin/python -m pytest -q -rfEsxXp -p no:cacheprovider "$@"  # -r…p: PASSED lines for scripts/reliability-status.py
 cd ../..
