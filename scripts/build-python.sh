@@ -32,6 +32,8 @@ fi
 rm -f target/wheels/medkit_rs-*.whl
 .venv/bin/maturin build --release --quiet --manifest-path python/Cargo.toml \
   --interpreter .venv/bin/python --out target/wheels
+# maturin's cdylib also lands in target/release, the host's plugin folder: the wheel has it
+rm -f target/release/lib_native.so
 wheel=$(ls target/wheels/medkit_rs-*.whl)
 "${PIP[@]}" --force-reinstall --no-deps "$wheel"
 echo "build-python: installed $wheel into .venv ($found plugins inside)"
