@@ -30,8 +30,9 @@ fn registry() -> MutexGuard<'static, Registry> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-fn add_dir(dir: &Path, must_exist: bool) -> anyhow::Result<usize> {
-    if must_exist && !dir.is_dir() {
+/// Loads the plugins of `dir`; an error when it is not a folder or one of its libraries fails.
+fn add_dir(dir: &Path) -> anyhow::Result<usize> {
+    if !dir.is_dir() {
         return Err(anyhow!("plugin directory {} does not exist", dir.display()));
     }
     let mut r = registry();
@@ -40,7 +41,7 @@ fn add_dir(dir: &Path, must_exist: bool) -> anyhow::Result<usize> {
     if !r.dirs.iter().any(|d| d == dir) {
         r.dirs.push(dir.to_path_buf());
     }
-    if must_exist && r.set.errors.len() > before.1 {
+    if r.set.errors.len() > before.1 {
         let errors: Vec<String> = r.set.errors[before.1..]
             .iter()
             .map(|e| e.to_string())
@@ -54,17 +55,18 @@ fn add_dir(dir: &Path, must_exist: bool) -> anyhow::Result<usize> {
     Ok(r.set.plugins.len() - before.0)
 }
 
-/// Loads the package's own plugins (called once, by `medkit_rs/__init__.py`).
+/// Loads the package's own plugins (called once, by `medkit_rs/__init__.py`); one that does not
+/// load (libtorch not found, say) makes the import fail with its reason.
 #[pyfunction]
 pub fn init(package_plugins: PathBuf) -> PyResult<()> {
-    guarded(|| add_dir(&package_plugins, false).map(|_| ()))
+    guarded(|| add_dir(&package_plugins).map(|_| ()))
 }
 
 /// Loads every plugin library in `dir` (third-party plugins); returns how many were new.
 #[pyfunction]
 pub fn load_plugins(py: Python<'_>, dir: PathBuf) -> PyResult<usize> {
     crate::logging::refresh();
-    py.detach(|| guarded(|| add_dir(&dir, true)))
+    py.detach(|| guarded(|| add_dir(&dir)))
 }
 
 pub fn kind_of(kind: &str) -> PyResult<OperationKind> {

@@ -132,3 +132,21 @@ print(json.dumps(out))
     assert rows, "the trained checkpoint finds the diseases"
     for row in rows:
         assert set(row) == {"label", "start", "end", "text", "score"}
+
+
+def test_an_import_without_libtorch_fails_naming_the_plugin(tmp_path):
+    """The package copied away from the torch package its plugins find libtorch in: the import
+    fails, naming the plugin and the library it lacks (nothing half-loaded)."""
+    import os
+    import shutil
+    from pathlib import Path
+
+    import medkit_rs
+
+    shutil.copytree(Path(medkit_rs.__file__).parent, tmp_path / "medkit_rs")
+    env = {k: v for k, v in os.environ.items() if k != "LD_LIBRARY_PATH"}
+    r = subprocess.run([sys.executable, "-c", "import medkit_rs"], env={**env, "PYTHONPATH": str(tmp_path)},
+                       cwd=tmp_path, capture_output=True, text=True)
+    assert r.returncode != 0
+    assert "MedkitError" in r.stderr and "libmedkit_plugin_hf.so" in r.stderr, r.stderr[-2000:]
+    assert "cannot open shared object file" in r.stderr, r.stderr[-2000:]
