@@ -119,6 +119,10 @@ def test_documents_that_cannot_be_annotated_give_error_rows(spark, trained_check
         mks.annotate(df, trained_checkpoint, text_col="body", id_col="id", on_error="fail").collect()
     with pytest.raises(ValueError, match="column 'text' is not in the DataFrame"):
         mks.annotate(df, trained_checkpoint)
+    with pytest.raises(FileNotFoundError, match="no-such-model"):
+        mks.annotate(df, "/tmp/no-such-model", text_col="body", id_col="id")
+    with pytest.raises(Exception, match="aggregation"):
+        mks.annotate(df, trained_checkpoint, text_col="body", id_col="id", aggregation_strategy="median")
 
 
 def test_segments_equal_the_clis_segmentation(spark, trained_checkpoint, tmp_path):

@@ -56,6 +56,21 @@ def _cached(kind: str, config: Dict[str, Any], threads: Optional[int] = None):
     return op
 
 
+def _check_on_driver(config: Dict[str, Any], segmentation: Optional[Dict[str, Any]]) -> None:
+    """Fails in seconds, before any job, on a config its plugin refuses or a model path that does
+    not exist here, without loading the model into the driver (the executors load it)."""
+    from ._ops import Operation
+
+    Operation("hf-entity-matcher", "ner", config)
+    if segmentation:
+        seg = dict(segmentation)
+        Operation(seg.pop("operation"), "segmentation", seg)
+    model = config["model"]
+    # a path, as the plugin tells it from a hub name ("org/name")
+    if (model.startswith(("/", ".", "~")) or model.count("/") > 1) and not os.path.isdir(os.path.expanduser(model)):
+        raise FileNotFoundError(f"model {model}: no such model directory (the executors need it at this path too)")
+
+
 def _error(text: Any) -> Optional[str]:
     if not isinstance(text, str):
         return f"text is {type(text).__name__}, not a string" if text is not None else "text is null"
@@ -114,9 +129,7 @@ def annotate(
         segmentation = {"operation": segments} if isinstance(segments, str) else dict(segments)
         if not isinstance(segmentation.get("operation"), str):
             raise ValueError("segments: expected an operation name or a config with an 'operation' key")
-        _cached("segmentation", segmentation)
-    # fail on the driver, in seconds, for a bad model or config (the workers load it again)
-    _cached("ner", config)
+    _check_on_driver(config, segmentation)
     id_type = df.schema[id_col].dataType
     schema = T.StructType(
         [
