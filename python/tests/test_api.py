@@ -78,3 +78,24 @@ def test_a_segmentation_operation_by_name():
     assert segments[1]["text"] == "Pas de céphalée "  # medkit's SentenceTokenizer keeps that space
     with pytest.raises(TypeError, match="list of str"):
         op.run("one text")
+
+
+def test_the_matchers_threads_key_sets_libtorchs_threads(tmp_path):
+    """`threads` (what medkit_rs.spark sets per task) is libtorch's thread count of the process:
+    torch, whose libtorch the plugin uses, sees it."""
+    import subprocess
+    import sys
+
+    from conftest import LABELS, MODEL
+
+    code = f"""
+import medkit_rs, torch
+t = medkit_rs.HFEntityMatcher.make_trainable({str(MODEL)!r}, {LABELS!r}, "iob2")
+t.save({str(tmp_path / "m")!r})
+medkit_rs.operation("hf-entity-matcher", kind="ner", model={str(tmp_path / "m")!r}, threads=1)
+print(torch.get_num_threads())
+"""
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       env={**__import__("os").environ, "OMP_NUM_THREADS": "2"})
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.split()[-1] == "1"

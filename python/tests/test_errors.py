@@ -66,6 +66,8 @@ def test_bad_config_values(trainable, tmp_path):
                 optimizer={"weight_decy": 0.1}).train()
     with pytest.raises(MedkitError, match="batch_size must be > 0"):
         Trainer(trainable, TrainerConfig(output_dir=str(tmp_path / "o"), batch_size=0), [doc("a")], [doc("b")]).train()
+    with pytest.raises(MedkitError, match="threads must be positive"):
+        operation("hf-entity-matcher", kind="ner", model=str(MODEL), threads=0)
     with pytest.raises(MedkitError, match="no metrics operation named 'f1'"):
         operation("f1", kind="metrics")
     with pytest.raises(ValueError, match="unknown operation kind"):

@@ -49,6 +49,11 @@ pub struct MatcherConfig {
     /// multi-threaded pass at a time.
     #[serde(default)]
     pub streams: usize,
+    /// libtorch's intra-op threads for the whole process, set when the operation is built
+    /// (default: libtorch's, the physical cores); e.g. 1 per task when a scheduler runs several
+    /// annotating tasks side by side.
+    #[serde(default)]
+    pub threads: Option<usize>,
 }
 
 impl MatcherConfig {
@@ -58,6 +63,9 @@ impl MatcherConfig {
         let strategy: AggregationStrategy = self.aggregation_strategy.parse()?;
         if self.batch_size == 0 {
             return Err("batch_size must be positive".into());
+        }
+        if self.threads == Some(0) {
+            return Err("threads must be positive (or absent: libtorch's default)".into());
         }
         Ok(strategy)
     }
@@ -103,6 +111,9 @@ impl HfEntityMatcher {
 
     pub fn new(config: MatcherConfig) -> Result<Self, String> {
         let strategy = config.check()?;
+        if let Some(n) = config.threads {
+            tch::set_num_threads(n.min(i32::MAX as usize) as i32);
+        }
         let device = config.device.resolve()?;
         let dir = op_config::resolve_model(
             &config.model,

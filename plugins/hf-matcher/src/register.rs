@@ -61,6 +61,7 @@ batch_size = 1
 # bf16 = false                           # bf16 autocast for the forward pass
 # hf_auth_token = "hf_..."
 # cache_dir = "hf-cache"                 # hub models' cache; default: HF_HUB_CACHE / HF_HOME
+# threads = 1                            # libtorch threads of the process; default: libtorch's
 "#,
     path_keys: ["model"],
     output_keys: ["cache_dir"],

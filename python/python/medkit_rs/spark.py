@@ -35,21 +35,15 @@ DOCUMENTS_SCHEMA = (
 _OPERATIONS: Dict[str, Any] = {}
 
 
-def _cached(kind: str, config: Dict[str, Any], threads: Optional[int] = None):
+def _cached(kind: str, config: Dict[str, Any]):
     key = json.dumps([kind, config], sort_keys=True)
     op = _OPERATIONS.get(key)
     if op is None:
-        if threads:
-            import torch  # the plugin's libtorch is torch's own library: one thread setting
+        from ._ops import NerOperation, SegmentationOperation
 
-            torch.set_num_threads(threads)
         if kind == "ner":
-            from .text.ner.hf_entity_matcher import HFEntityMatcher
-
-            op = HFEntityMatcher(**config)._op
+            op = NerOperation("hf-entity-matcher", config)
         else:
-            from ._ops import SegmentationOperation
-
             config = dict(config)
             op = SegmentationOperation(config.pop("operation"), config)
         _OPERATIONS[key] = op
@@ -147,7 +141,7 @@ def annotate(
     def run(batches: Iterator[Any]) -> Iterator[Any]:
         import pandas as pd
 
-        ner = _cached("ner", config, threads_per_task)
+        ner = _cached("ner", {**config, "threads": threads_per_task})
         segmenter = _cached("segmentation", segmentation) if segmentation else None
         for pdf in batches:
             ids, texts = list(pdf[id_col]), list(pdf[text_col])
