@@ -4,8 +4,10 @@
 
 use crate::errors::{guarded, MedkitError};
 use crate::registry::create;
+use abi_stable::std_types::{RResult, RString, RVec};
 use anyhow::anyhow;
 use medkit_corpus::medkit_json::{entity_to_json, segment_from_json, segment_to_json};
+use medkit_corpus::CorpusError;
 use medkit_sdk::{
     NerOperationBox, Operation, OperationKind, Segment, SegmentationOperationBox, TextDocument,
 };
@@ -17,35 +19,53 @@ pub struct Ner {
     op: Mutex<NerOperationBox>,
 }
 
+/// Runs one batch call of an operation held in `op` without the GIL: `n` inputs must give `n`
+/// result lists (`what`: "the NER operation … segments"), each annotation encoded as JSON text.
+fn run_locked<Op: Send>(
+    py: Python<'_>,
+    op: &Mutex<Op>,
+    n: usize,
+    what: (&str, &str),
+    call: impl FnOnce(&mut Op) -> RResult<RVec<RVec<Segment>>, RString> + Send,
+    encode: fn(&Segment) -> Result<String, CorpusError>,
+) -> PyResult<Vec<Vec<String>>> {
+    py.detach(|| {
+        guarded(|| {
+            let mut op = op.lock().map_err(|_| {
+                anyhow!("the operation failed in another thread earlier; create a new one")
+            })?;
+            let found = call(&mut op).into_result().map_err(|e| anyhow!("{e}"))?;
+            if found.len() != n {
+                return Err(anyhow!(
+                    "the {} operation returned {} result lists for {n} {}",
+                    what.0,
+                    found.len(),
+                    what.1
+                ));
+            }
+            found
+                .iter()
+                .map(|anns| {
+                    anns.iter()
+                        .map(|a| encode(a).map_err(anyhow::Error::from))
+                        .collect()
+                })
+                .collect()
+        })
+    })
+}
+
 impl Ner {
     fn run_segments(&self, py: Python<'_>, segments: Vec<Segment>) -> PyResult<Vec<Vec<String>>> {
         let n = segments.len();
-        py.detach(|| {
-            guarded(|| {
-                let mut op = self.op.lock().map_err(|_| {
-                    anyhow!("the operation failed in another thread earlier; create a new one")
-                })?;
-                let found = op
-                    .run_batch(segments.into())
-                    .into_result()
-                    .map_err(|e| anyhow!("{e}"))?;
-                if found.len() != n {
-                    return Err(anyhow!(
-                        "the NER operation returned {} result lists for {n} segments",
-                        found.len()
-                    ));
-                }
-                found
-                    .into_iter()
-                    .map(|entities| {
-                        entities
-                            .iter()
-                            .map(|e| entity_to_json(e).map_err(anyhow::Error::from))
-                            .collect()
-                    })
-                    .collect()
-            })
-        })
+        run_locked(
+            py,
+            &self.op,
+            n,
+            ("NER", "segments"),
+            |op| op.run_batch(segments.into()),
+            entity_to_json,
+        )
     }
 }
 
@@ -111,31 +131,13 @@ impl Segmentation {
 
     /// Per text, the segments it makes (`Segment.to_dict()` JSON text, spans in the text).
     fn run_texts(&self, py: Python<'_>, texts: Vec<String>) -> PyResult<Vec<Vec<String>>> {
-        let n = texts.len();
-        py.detach(|| {
-            guarded(|| {
-                let mut op = self.op.lock().map_err(|_| {
-                    anyhow!("the operation failed in another thread earlier; create a new one")
-                })?;
-                let found = op
-                    .run_batch(raw_segments(&texts).into())
-                    .into_result()
-                    .map_err(|e| anyhow!("{e}"))?;
-                if found.len() != n {
-                    return Err(anyhow!(
-                        "the segmentation operation returned {} result lists for {n} texts",
-                        found.len()
-                    ));
-                }
-                found
-                    .iter()
-                    .map(|segs| {
-                        segs.iter()
-                            .map(|s| segment_to_json(s).map_err(anyhow::Error::from))
-                            .collect()
-                    })
-                    .collect()
-            })
-        })
+        run_locked(
+            py,
+            &self.op,
+            texts.len(),
+            ("segmentation", "texts"),
+            |op| op.run_batch(raw_segments(&texts).into()),
+            segment_to_json,
+        )
     }
 }
