@@ -49,6 +49,13 @@ fn main() -> ExitCode {
     {
         std::env::set_var("GOMP_SPINCOUNT", "1000");
     }
+    // oneDNN (libtorch's GELU, and the matmuls under bf16) keeps a primitive per input shape, up
+    // to 1,024 by default; packed batches have a new token count at nearly every step, so the
+    // cache grew the annotate process by ~120 MB (fp32) to ~380 MB (bf16) at no speed gain here
+    // (BENCHMARKS.md, "oneDNN's primitive cache"). 16 holds one step's shapes.
+    if std::env::var_os("ONEDNN_PRIMITIVE_CACHE_CAPACITY").is_none() {
+        std::env::set_var("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "16");
+    }
     // A closed stdout (`medkit plugins | head`) ends the process quietly, as other Unix tools
     // do, instead of a print panicking on EPIPE (Rust ignores SIGPIPE by default).
     #[cfg(unix)]

@@ -99,3 +99,19 @@ print(torch.get_num_threads())
                        env={**__import__("os").environ, "OMP_NUM_THREADS": "2"})
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stdout.split()[-1] == "1"
+
+
+def test_import_bounds_onednns_primitive_cache_unless_the_user_set_it():
+    """As the CLI: 16 oneDNN primitives by default (BENCHMARKS.md, "oneDNN's primitive cache"),
+    the user's value kept."""
+    import os
+    import subprocess
+    import sys
+
+    code = "import os, medkit_rs; print(os.environ['ONEDNN_PRIMITIVE_CACHE_CAPACITY'])"
+    env = {k: v for k, v in os.environ.items() if k != "ONEDNN_PRIMITIVE_CACHE_CAPACITY"}
+    for given, expected in ((None, "16"), ("1024", "1024")):
+        run_env = env if given is None else {**env, "ONEDNN_PRIMITIVE_CACHE_CAPACITY": given}
+        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=run_env)
+        assert r.returncode == 0, r.stderr[-2000:]
+        assert r.stdout.split()[-1] == expected
