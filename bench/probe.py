@@ -20,6 +20,14 @@ import os
 import time
 
 
+def cpu_has_bf16() -> bool:
+    try:
+        flags = next(line for line in open("/proc/cpuinfo") if line.startswith("flags")).split()
+    except (OSError, StopIteration):
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
 def gemm_peak(device: str, seconds: float) -> dict:
     import torch
 
@@ -37,6 +45,9 @@ def gemm_peak(device: str, seconds: float) -> dict:
     dtypes = [("fp32", torch.float32, False)]
     if cuda:
         dtypes += [("tf32", torch.float32, True), ("bf16", torch.bfloat16, False)]
+    elif cpu_has_bf16():
+        # AMX / AVX512-BF16: the peak the bf16 autocast path is measured against
+        dtypes += [("bf16", torch.bfloat16, False)]
     out = {"device": device, "threads": torch.get_num_threads(), "shapes": {}}
     budget = seconds / (len(shapes) * len(dtypes))
     old_tf32 = torch.backends.cuda.matmul.allow_tf32

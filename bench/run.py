@@ -18,7 +18,11 @@ drift of the machine's speed hits both alike). Reported per implementation: medi
   eval_f1              macro F1 (seqeval, iob2) on the validation split after the last epoch
   test_f1_b1, test_f1_b16  token-level macro F1 of the test annotations (the model's tokenizer)
   train_tflops, mfu    achieved training FLOP/s on non-padding tokens, and its fraction of the
-                       measured fp32 GEMM peak (see bench/probe.py and BENCHMARKS.md for the model)
+                       measured fp32 GEMM peak (see bench/probe.py and BENCHMARKS.md for the model);
+                       with --rust-bf16 on a bf16 CPU, also mfu_vs_bf16_peak (the bf16 GEMM peak)
+
+The result file records the CPU model and its AVX-512 / AMX / VNNI flags, and the fp32 (and, on a
+CPU with AMX or AVX512-BF16, bf16) GEMM peaks. --rust-quantize int8 annotates with the int8 model.
 
 and the Rust/Python ratios (speedups for times and throughputs, R/P for memory, R-P for F1).
 Markdown on stdout, JSON in --out (other workloads already in that file are kept).
@@ -222,6 +226,7 @@ model = "@last"
 aggregation_strategy = "max"
 device = {json.dumps(dev)}
 bf16 = {str(a.rust_bf16).lower()}
+quantize = {json.dumps(a.rust_quantize)}
 
 [[evaluate]]
 name = "test (token level)"
@@ -267,7 +272,7 @@ def run_rust(a, splits: dict, work: Path, env: dict, timeout: float | None) -> d
     r16 = run_proc(base + ["--log-level", "info", "annotate", "--model", ckpt, "--input",
                            str(splits["test"]), "--output", str(out16), "--batch-size", "16",
                            "--aggregation", "max", "--device", a.device, "--drop-existing-entities"]
-                   + (["--bf16"] if a.rust_bf16 else []),
+                   + (["--bf16"] if a.rust_bf16 else []) + ["--quantize", a.rust_quantize],
                    work / "annotate-b16.log", env=env, timeout=timeout)
     res["procs"]["annotate_b16"] = r16
     b16, f1_b16 = {}, None
@@ -562,6 +567,8 @@ def parse_args(argv=None):
     ap.add_argument("--threads", type=int, default=None,
                     help="OMP_NUM_THREADS for both (and torch.set_num_threads in Python); default: "
                          "libtorch's default (the physical cores)")
+    ap.add_argument("--rust-quantize", choices=["none", "int8"], default="none",
+                    help="Rust side annotation quantized (`quantize` of the matcher); workload name gets -int8")
     ap.add_argument("--rust-bf16", action="store_true",
                     help="Rust side with bf16 autocast (training and annotation); workload name gets -bf16")
     ap.add_argument("--python-mkl-avx512", action="store_true",
@@ -602,6 +609,8 @@ def parse_args(argv=None):
             a.workload += "-" + a.device.replace(":", "")
         if a.rust_bf16:
             a.workload += "-bf16"
+        if a.rust_quantize != "none":
+            a.workload += "-" + a.rust_quantize
         if a.python_mkl_avx512:
             a.workload += "-py-mkl-avx512"
     a.model = Path(os.path.abspath(a.model))
@@ -617,6 +626,10 @@ def machine_info(probe: dict) -> dict:
         m = re.search(rf"^{re.escape(key)}:\s*(.+)$", lscpu, re.M)
         if m:
             info[key.lower().replace("(s)", "s").replace(" ", "_")] = m.group(1).strip()
+    flags = set((re.search(r"^Flags:\s*(.+)$", lscpu, re.M) or [None, ""])[1].split())
+    # what decides the CPU kernels: AVX-512 (MKL fp32), AVX512-BF16 / AMX (bf16), VNNI / AMX-INT8
+    info["cpu_flags"] = sorted(flags & {"avx2", "avx512f", "avx512_bf16", "avx512_vnni", "avx512_fp16",
+                                        "amx_bf16", "amx_int8", "amx_tile"})
     try:
         mem = Path("/proc/meminfo").read_text().split("\n")[0].split()[1]
         info["mem_gib"] = round(int(mem) / 1024 / 1024, 1)
@@ -707,7 +720,7 @@ def main(argv=None) -> int:
             peak = max(peak or 0.0, g.get("peak_flops") or 0.0)
     flops["gemm_peak_fp32_flops"] = peak
     log(f"train FLOPs/token {flops['train_flops_per_token'] / 1e6:.1f} M; fp32 GEMM peak "
-        f"{(peak or 0) / 1e9:.1f} GFLOP/s")
+        f"{(peak or 0) / 1e9:.1f} GFLOP/s; bf16 {(flops['gemm'] or {}).get('peak_bf16_flops', 0) / 1e9:.1f}")
 
     sides = [s for s in ("rust", "python", "pyapi") if a.only == s or (a.only is None and (s != "pyapi" or a.pyapi))]
     results = {s: [] for s in sides}
@@ -743,6 +756,10 @@ def main(argv=None) -> int:
                    for r in ok]
             figs["train_tflops"] = median_min_max(tfl)
             figs["mfu"] = median_min_max([x * 1e12 / peak for x in tfl] if peak else [])
+            bf16_peak = (flops.get("gemm") or {}).get("peak_bf16_flops")
+            if s == "rust" and a.rust_bf16 and bf16_peak:
+                # bf16 autocast runs its GEMMs in bf16: its MFU against the bf16 peak too
+                figs["mfu_vs_bf16_peak"] = median_min_max([x * 1e12 / bf16_peak for x in tfl])
             wl[s] = {"figures": figs, "runs": results[s], "reps_ok": len(ok), "reps_failed": len(results[s]) - len(ok)}
         if "pyapi" in sides and "rust" in sides:
             # the Python API against the CLI on the same workload: R/P with R = medkit_rs, P = CLI

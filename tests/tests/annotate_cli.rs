@@ -1,9 +1,9 @@
 //! `medkit annotate` options and inputs: `--op KEY=VALUE` sets any key of the annotating
 //! operation and wins over its shorthand flag; empty and whitespace-only documents are annotated
-//! with no entity, and training on them goes on.
+//! with no entity, and training on them goes on; `--quantize int8` runs the int8 model.
 
 use medkit_tests::*;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// (label, start, end) of each document's entities in a medkit JSONL output.
 fn entities(path: &Path) -> Vec<Vec<(String, u64, u64)>> {
@@ -27,14 +27,19 @@ fn entities(path: &Path) -> Vec<Vec<(String, u64, u64)>> {
         .collect()
 }
 
+/// `medkit annotate` of the e2e validation documents with the tiny model into `dir/name`.
+fn annotate_e2e(dir: &Path, name: &str, extra: &[&str]) -> (std::process::Output, PathBuf) {
+    let out = dir.join(name);
+    (
+        annotate_tiny(&test_data("e2e/validation.jsonl"), &out, extra),
+        out,
+    )
+}
+
 #[test]
 fn annotate_op_sets_any_key_of_the_operation_and_wins_over_its_shorthand() {
     let tmp = tempfile::tempdir().unwrap();
-    let input = test_data("e2e/validation.jsonl");
-    let annotate = |name: &str, extra: &[&str]| {
-        let out = tmp.path().join(name);
-        (annotate_tiny(&input, &out, extra), out)
-    };
+    let annotate = |name: &str, extra: &[&str]| annotate_e2e(tmp.path(), name, extra);
     let (o, shorthand) = annotate("shorthand.jsonl", &["--aggregation", "none"]);
     assert!(o.status.success(), "{}", text(&o));
     let (o, by_op) = annotate(
@@ -101,4 +106,75 @@ fn empty_documents_annotate_and_train() {
     let t = text(&o);
     assert!(o.status.success(), "{t}");
     assert!(!t.contains("panicked") && !t.contains("NaN"), "{t}");
+}
+
+/// Each entity's (document index, label, start, end) and score attribute.
+fn scored(path: &Path) -> std::collections::HashMap<(usize, String, u64, u64), f64> {
+    let docs = entities(path);
+    let mut out = std::collections::HashMap::new();
+    for (i, d) in jsonl_docs(path).iter().enumerate() {
+        for (e, a) in docs[i].iter().zip(d["anns"].as_array().unwrap()) {
+            let score = a["attrs"][0]["value"].as_f64().unwrap();
+            out.insert((i, e.0.clone(), e.1, e.2), score);
+        }
+    }
+    out
+}
+
+#[test]
+fn annotate_quantize_int8_is_the_operations_quantize_key_and_refuses_what_cannot_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let annotate = |name: &str, extra: &[&str]| {
+        let flags = [&["--drop-existing-entities"], extra].concat();
+        annotate_e2e(tmp.path(), name, &flags)
+    };
+    let ok = |name: &str, extra: &[&str]| {
+        let (o, out) = annotate(name, extra);
+        assert!(o.status.success(), "{}", text(&o));
+        out
+    };
+    let fp32 = ok("fp32.jsonl", &["--aggregation", "none"]);
+    let int8 = ok(
+        "int8.jsonl",
+        &["--aggregation", "none", "--quantize", "int8"],
+    );
+    let by_op = ok(
+        "op.jsonl",
+        &["--aggregation", "none", "--op", "quantize=\"int8\""],
+    );
+    assert_eq!(scored(&int8), scored(&by_op));
+    // The int8 model really ran (scores moved) and stayed close to fp32 on the token entities
+    // both found.
+    let (s32, s8) = (scored(&fp32), scored(&int8));
+    let both: Vec<f64> = s32
+        .iter()
+        .filter_map(|(k, a)| s8.get(k).map(|b| (a - b).abs()))
+        .collect();
+    assert!(
+        both.len() * 2 >= s32.len(),
+        "{} of {} entities kept",
+        both.len(),
+        s32.len()
+    );
+    let max_diff = both.iter().copied().fold(0.0, f64::max);
+    assert!(
+        max_diff > 0.0,
+        "int8 scores equal fp32's: the quantized path did not run"
+    );
+    assert!(
+        max_diff < 0.05,
+        "int8 scores up to {max_diff} away from fp32's"
+    );
+    for (flags, needle) in [
+        (
+            &["--quantize", "int8", "--bf16"][..],
+            "cannot be combined with bf16",
+        ),
+        (&["--quantize", "int4"][..], "int4"),
+    ] {
+        let (o, out) = annotate("bad.jsonl", flags);
+        let t = text(&o);
+        assert!(!o.status.success() && t.contains(needle), "{flags:?}: {t}");
+        assert!(!out.exists(), "{flags:?}: an output was written");
+    }
 }

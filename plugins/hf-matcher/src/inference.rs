@@ -54,6 +54,18 @@ pub struct MatcherConfig {
     /// annotating tasks side by side.
     #[serde(default)]
     pub threads: Option<usize>,
+    /// "int8": the encoder's linear layers in dynamic int8 (CPU only, without bf16; opt-in:
+    /// scores differ slightly from fp32). Default "none".
+    #[serde(default)]
+    pub quantize: Quantize,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Quantize {
+    #[default]
+    None,
+    Int8,
 }
 
 impl MatcherConfig {
@@ -66,6 +78,9 @@ impl MatcherConfig {
         }
         if self.threads == Some(0) {
             return Err("threads must be positive (or absent: libtorch's default)".into());
+        }
+        if self.quantize == Quantize::Int8 && self.bf16 {
+            return Err("quantize = \"int8\" cannot be combined with bf16 = true".into());
         }
         Ok(strategy)
     }
@@ -124,7 +139,18 @@ impl HfEntityMatcher {
         model
             .set_autocast_bf16(config.bf16)
             .map_err(|e| e.to_string())?;
-        model.freeze_for_inference();
+        if config.quantize == Quantize::Int8 {
+            if device != Device::Cpu {
+                return Err(format!(
+                    "quantize = \"int8\" runs on the CPU only (device is {device:?})"
+                ));
+            }
+            model
+                .freeze_for_int8_inference()
+                .map_err(|e| e.to_string())?;
+        } else {
+            model.freeze_for_inference();
+        }
         let tokenizer = HfTokenizer::from_dir(&dir).map_err(|e| e.to_string())?;
         let max_length = op_config::max_length(config.tokenizer_max_length, &dir, &model.config);
         let specials = tokenizer.special_tokens_count();

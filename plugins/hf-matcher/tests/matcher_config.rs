@@ -72,5 +72,10 @@ fn bad_configs_are_clear_errors() {
     assert!(err.contains("batch_size"), "{err}");
     let err = ner(json!({"tokenizer_max_length": 2})).unwrap_err();
     assert!(err.contains("no room"), "{err}");
+    assert!(ner(json!({"quantize": "int8"})).is_ok());
+    let err = ner(json!({"quantize": "int4"})).unwrap_err();
+    assert!(err.contains("unknown variant `int4`"), "{err}");
+    let err = ner(json!({"quantize": "int8", "bf16": true})).unwrap_err();
+    assert!(err.contains("cannot be combined with bf16"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }

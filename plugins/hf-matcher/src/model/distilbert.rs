@@ -5,7 +5,7 @@ use super::dropout::DropoutExt;
 use tch::Tensor;
 
 use super::encoder::{Encoder, LayerNames};
-use super::layers::{additive_mask, Embedding, LayerNorm, Layout};
+use super::layers::{additive_mask, Embedding, LayerNorm, Layout, LinearMode};
 use crate::config::ModelConfig;
 
 // DistilBERT hard-codes its LayerNorm eps.
@@ -73,8 +73,8 @@ impl DistilBertModel {
     }
 
     /// Inference only: see [`Encoder::freeze`].
-    pub fn freeze(&mut self, pack: bool) {
-        self.encoder.freeze(pack);
+    pub fn freeze(&mut self, mode: LinearMode) {
+        self.encoder.freeze(mode);
     }
 
     pub fn word_embeddings_mut(&mut self) -> &mut Embedding {

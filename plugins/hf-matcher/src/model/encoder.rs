@@ -4,7 +4,7 @@ use tch::nn::Path;
 use tch::Tensor;
 
 use super::dropout::DropoutExt;
-use super::layers::{attention, Activation, LayerNorm, Layout, Linear, Qkv};
+use super::layers::{attention, Activation, LayerNorm, Layout, Linear, LinearMode, Qkv};
 use crate::config::ModelConfig;
 
 /// HF names of one layer's modules, relative to the layer's path.
@@ -95,16 +95,14 @@ impl Encoder {
         x
     }
 
-    /// Inference only: fused q/k/v projections ([`Qkv::freeze`]) and, with `pack`, packed
-    /// weights ([`Linear::pack`]).
-    pub fn freeze(&mut self, pack: bool) {
+    /// Inference only: fused q/k/v projections ([`Qkv::freeze`]), every linear run as `mode`
+    /// says ([`Linear::freeze`]).
+    pub fn freeze(&mut self, mode: LinearMode) {
         for l in &mut self.layers {
-            l.qkv.freeze(pack);
-            if pack {
-                l.attn_out.pack();
-                l.ffn_in.pack();
-                l.ffn_out.pack();
-            }
+            l.qkv.freeze(mode);
+            l.attn_out.freeze(mode);
+            l.ffn_in.freeze(mode);
+            l.ffn_out.freeze(mode);
         }
     }
 }

@@ -1,14 +1,32 @@
 //! Building blocks shared by the encoder families. Parameters are created zero-filled (the
 //! checkpoint overwrites them; random init would only burn time) under HF's names.
+use super::int8::Int8Linear;
 use super::packed::PackedLinear;
 use tch::nn::{Init, Path};
 use tch::{Kind, Tensor};
 
+/// How an inference-only model runs its encoder's linear layers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinearMode {
+    /// libtorch's linear (what bf16 autocast needs to see).
+    Libtorch,
+    /// fp32 weights packed once for MKL's GEMM ([`PackedLinear`]).
+    Packed,
+    /// Dynamic int8 ([`Int8Linear`]).
+    Int8,
+}
+
+/// An inference-only copy of a linear's weight, made once when the model is frozen.
+enum Frozen {
+    Packed(PackedLinear),
+    Int8(Int8Linear),
+}
+
 pub struct Linear {
     pub weight: Tensor,
     pub bias: Tensor,
-    /// Inference only: the weight packed for MKL (see [`Linear::pack`]).
-    packed: Option<PackedLinear>,
+    /// Inference only (see [`Linear::freeze`]).
+    frozen: Option<Frozen>,
 }
 
 impl Linear {
@@ -16,24 +34,31 @@ impl Linear {
         Linear {
             weight: p.var("weight", &[out_dim, in_dim], Init::Const(0.)),
             bias: p.var("bias", &[out_dim], Init::Const(0.)),
-            packed: None,
+            frozen: None,
         }
     }
     pub fn forward(&self, x: &Tensor) -> Tensor {
-        if let Some(y) = self.packed.as_ref().and_then(|p| p.forward(x)) {
-            return y;
-        }
-        x.linear(&self.weight, Some(&self.bias))
+        let fast = match &self.frozen {
+            Some(Frozen::Packed(p)) => p.forward(x),
+            Some(Frozen::Int8(q)) => q.forward(x),
+            None => None,
+        };
+        fast.unwrap_or_else(|| x.linear(&self.weight, Some(&self.bias)))
     }
 
-    /// Inference only: keeps a packed copy of the weight for fp32 CPU inputs (where MKL is
-    /// there); later updates of the weight would not reach it.
-    pub fn pack(&mut self) {
-        self.packed = PackedLinear::new(&self.weight, &self.bias);
+    /// Inference only: keeps a packed (fp32 CPU inputs, where MKL is there) or int8 copy of the
+    /// weight; later updates of the weight would not reach it.
+    pub fn freeze(&mut self, mode: LinearMode) {
+        self.frozen = match mode {
+            LinearMode::Libtorch => None,
+            LinearMode::Packed => PackedLinear::new(&self.weight, &self.bias).map(Frozen::Packed),
+            LinearMode::Int8 => Int8Linear::new(&self.weight, &self.bias).map(Frozen::Int8),
+        };
     }
 
-    pub fn is_packed(&self) -> bool {
-        self.packed.is_some()
+    /// Whether an fp32-only copy bypasses libtorch's linear (and so autocast).
+    pub fn is_frozen(&self) -> bool {
+        self.frozen.is_some()
     }
 }
 
@@ -179,9 +204,9 @@ impl Qkv {
         }
     }
 
-    /// Keeps a fused copy of the weights (detached). Inference only: later updates of the
-    /// separate weights would not reach it.
-    pub fn freeze(&mut self, pack: bool) {
+    /// Keeps a fused copy of the weights (detached), run as `mode` says. Inference only: later
+    /// updates of the separate weights would not reach it.
+    pub fn freeze(&mut self, mode: LinearMode) {
         let parts = [&self.query, &self.key, &self.value];
         let cat = |f: fn(&Linear) -> &Tensor| {
             Tensor::cat(&parts.iter().map(|l| f(l)).collect::<Vec<_>>(), 0).detach()
@@ -189,11 +214,9 @@ impl Qkv {
         let mut fused = Linear {
             weight: cat(|l| &l.weight),
             bias: cat(|l| &l.bias),
-            packed: None,
+            frozen: None,
         };
-        if pack {
-            fused.pack();
-        }
+        fused.freeze(mode);
         self.fused = Some(fused);
     }
 }

@@ -14,6 +14,7 @@ mod distilbert;
 mod dropout;
 mod encoder;
 mod error;
+mod int8;
 mod layers;
 mod libtorch;
 mod load;
@@ -30,6 +31,7 @@ pub use roberta::position_ids_from_input_ids;
 
 use crate::config::{Family, ModelConfig};
 use dropout::DropoutExt;
+pub use layers::LinearMode;
 use layers::{additive_mask, Layout, Linear};
 
 enum Encoder {
@@ -134,13 +136,34 @@ impl TokenClassifier {
     /// must see libtorch's linear; so set autocast first). Training such a model would leave
     /// these copies stale.
     pub fn freeze_for_inference(&mut self) {
-        let pack = !self.autocast_bf16;
-        match &mut self.encoder {
-            Encoder::Bert(m) => m.freeze(pack),
-            Encoder::DistilBert(m) => m.freeze(pack),
+        let mode = if self.autocast_bf16 {
+            LinearMode::Libtorch
+        } else {
+            LinearMode::Packed
+        };
+        self.freeze_encoder(mode);
+    }
+
+    /// As [`Self::freeze_for_inference`], the encoder's linears in dynamic int8 (CPU, fp32
+    /// only; the classifier head stays fp32, packed).
+    pub fn freeze_for_int8_inference(&mut self) -> Result<(), ModelError> {
+        if self.autocast_bf16 || self.vs.device() != Device::Cpu {
+            return Err(ModelError::torch(
+                "quantizing to int8",
+                "int8 runs on the CPU without bf16 autocast",
+            ));
         }
-        if pack {
-            self.classifier.pack();
+        self.freeze_encoder(LinearMode::Int8);
+        Ok(())
+    }
+
+    fn freeze_encoder(&mut self, mode: LinearMode) {
+        match &mut self.encoder {
+            Encoder::Bert(m) => m.freeze(mode),
+            Encoder::DistilBert(m) => m.freeze(mode),
+        }
+        if mode != LinearMode::Libtorch {
+            self.classifier.freeze(LinearMode::Packed);
         }
     }
 
@@ -202,7 +225,7 @@ impl TokenClassifier {
     /// Mixed precision for the forward passes: matmuls in bf16 under libtorch autocast (CUDA or
     /// CPU; fp32 master weights, so gradients and optimizer stay fp32), logits returned in fp32.
     pub fn set_autocast_bf16(&mut self, on: bool) -> Result<(), ModelError> {
-        if on && self.classifier.is_packed() {
+        if on && self.classifier.is_frozen() {
             // The packed fp32 weights would bypass autocast (it casts inside libtorch's linear).
             return Err(ModelError::torch(
                 "enabling bf16 autocast",
