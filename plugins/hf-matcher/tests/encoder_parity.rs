@@ -272,6 +272,17 @@ fn autocast_bf16_switch() {
     assert_eq!(x.matmul(&x).kind(), Kind::Float, "autocast left on");
     model.set_autocast_bf16(false).unwrap();
     assert_eq!(max_abs_diff(&a, &logits(&model, &ids, &mask)), 0.0);
+    // Frozen for bf16 inference (weights cast once): autocast's own bf16 results.
+    let mut frozen =
+        TokenClassifier::from_dir(&fixtures().join("tiny_bert"), None, Device::Cpu).unwrap();
+    frozen.set_autocast_bf16(true).unwrap();
+    frozen.freeze_for_inference();
+    let c = logits(&frozen, &ids, &mask);
+    assert_eq!(c.kind(), Kind::Float);
+    let d = max_abs_diff(&b, &c);
+    assert!(d < 1e-2, "bf16-frozen vs autocast logits: {d}");
+    // and an int8-frozen model is refused under bf16
+    assert!(frozen.freeze_for_int8_inference().is_err());
 }
 
 #[test]

@@ -8,18 +8,19 @@ use tch::{Kind, Tensor};
 /// How an inference-only model runs its encoder's linear layers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LinearMode {
-    /// libtorch's linear (what bf16 autocast needs to see).
-    Libtorch,
     /// fp32 weights packed once for MKL's GEMM ([`PackedLinear`]).
     Packed,
     /// Dynamic int8 ([`Int8Linear`]).
     Int8,
+    /// bf16 copies of the weights, for bf16 autocast: made once instead of at every forward.
+    Bf16,
 }
 
 /// An inference-only copy of a linear's weight, made once when the model is frozen.
 enum Frozen {
     Packed(PackedLinear),
     Int8(Int8Linear),
+    Bf16 { weight: Tensor, bias: Tensor },
 }
 
 pub struct Linear {
@@ -41,6 +42,9 @@ impl Linear {
         let fast = match &self.frozen {
             Some(Frozen::Packed(p)) => p.forward(x),
             Some(Frozen::Int8(q)) => q.forward(x),
+            Some(Frozen::Bf16 { weight, bias }) => {
+                Some(x.to_kind(Kind::BFloat16).linear(weight, Some(bias)))
+            }
             None => None,
         };
         fast.unwrap_or_else(|| x.linear(&self.weight, Some(&self.bias)))
@@ -50,15 +54,18 @@ impl Linear {
     /// weight; later updates of the weight would not reach it.
     pub fn freeze(&mut self, mode: LinearMode) {
         self.frozen = match mode {
-            LinearMode::Libtorch => None,
             LinearMode::Packed => PackedLinear::new(&self.weight, &self.bias).map(Frozen::Packed),
             LinearMode::Int8 => Int8Linear::new(&self.weight, &self.bias).map(Frozen::Int8),
+            LinearMode::Bf16 => Some(Frozen::Bf16 {
+                weight: self.weight.detach().to_kind(Kind::BFloat16),
+                bias: self.bias.detach().to_kind(Kind::BFloat16),
+            }),
         };
     }
 
     /// Whether an fp32-only copy bypasses libtorch's linear (and so autocast).
-    pub fn is_frozen(&self) -> bool {
-        self.frozen.is_some()
+    pub fn is_frozen_fp32(&self) -> bool {
+        matches!(self.frozen, Some(Frozen::Packed(_) | Frozen::Int8(_)))
     }
 }
 

@@ -132,12 +132,12 @@ impl TokenClassifier {
     }
 
     /// Prepares an inference-only model: fused attention projections, computed once instead of
-    /// per forward, and in fp32 weights packed for MKL's GEMM (not under bf16 autocast, which
-    /// must see libtorch's linear; so set autocast first). Training such a model would leave
-    /// these copies stale.
+    /// per forward, and the encoder's weights either packed for MKL's GEMM (fp32) or, under
+    /// bf16 autocast (so set autocast first), cast to bf16 once instead of at every forward.
+    /// Training such a model would leave these copies stale.
     pub fn freeze_for_inference(&mut self) {
         let mode = if self.autocast_bf16 {
-            LinearMode::Libtorch
+            LinearMode::Bf16
         } else {
             LinearMode::Packed
         };
@@ -162,7 +162,8 @@ impl TokenClassifier {
             Encoder::Bert(m) => m.freeze(mode),
             Encoder::DistilBert(m) => m.freeze(mode),
         }
-        if mode != LinearMode::Libtorch {
+        if matches!(mode, LinearMode::Packed | LinearMode::Int8) {
+            // the head stays fp32 (under bf16 autocast, libtorch's linear casts it)
             self.classifier.freeze(LinearMode::Packed);
         }
     }
@@ -225,7 +226,7 @@ impl TokenClassifier {
     /// Mixed precision for the forward passes: matmuls in bf16 under libtorch autocast (CUDA or
     /// CPU; fp32 master weights, so gradients and optimizer stay fp32), logits returned in fp32.
     pub fn set_autocast_bf16(&mut self, on: bool) -> Result<(), ModelError> {
-        if on && self.classifier.is_frozen() {
+        if on && self.classifier.is_frozen_fp32() {
             // The packed fp32 weights would bypass autocast (it casts inside libtorch's linear).
             return Err(ModelError::torch(
                 "enabling bf16 autocast",

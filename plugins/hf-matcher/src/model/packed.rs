@@ -201,11 +201,11 @@ mod tests {
         let mut m = crate::model::TokenClassifier::from_dir(&dir, None, Device::Cpu).unwrap();
         m.freeze_for_inference();
         assert_eq!(
-            m.classifier.is_frozen(),
+            m.classifier.is_frozen_fp32(),
             mkl().is_some(),
             "packed where MKL is"
         );
-        if m.classifier.is_frozen() {
+        if m.classifier.is_frozen_fp32() {
             let err = m.set_autocast_bf16(true).map(|_| ()).unwrap_err();
             assert!(err.to_string().contains("enable bf16 first"), "{err}");
         }
