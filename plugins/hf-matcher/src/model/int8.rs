@@ -1,8 +1,9 @@
 //! Dynamic int8 linears for CPU inference (`quantize = "int8"`), as torch's
 //! `quantize_dynamic`: weights quantized once, symmetric per output channel; activations
-//! quantized at each call, symmetric per row (token); the int8 x int8 -> int32 product through
-//! libtorch's `_int_mm` (oneDNN: AMX-INT8 / AVX-512 VNNI where the CPU has them); the bias added
-//! in fp32. The classifier head stays fp32.
+//! quantized at each call per row (token), asymmetric (min..max onto -127..=127, so GELU's
+//! one-sided outputs keep the whole int8 range, as fbgemm's uint8 activations do); the
+//! int8 x int8 -> int32 product through libtorch's `_int_mm` (oneDNN: AVX-512 VNNI); the
+//! activations' offset and the bias applied in fp32. The classifier head stays fp32.
 
 use tch::{Device, Kind, Tensor};
 
@@ -12,11 +13,13 @@ pub struct Int8Linear {
     weight_t: Tensor,
     /// `[out]` fp32: weight ≈ weight_q * scale, per output channel.
     scale: Tensor,
+    /// `[1, out]` fp32: each output channel's sum of its int8 weights (for the offset).
+    weight_q_sum: Tensor,
     bias: Tensor,
     k: i64,
 }
 
-/// The largest int8 magnitude used (symmetric: -127..=127).
+/// The largest int8 magnitude used (-127..=127: 255 steps).
 const QMAX: f64 = 127.0;
 
 impl Int8Linear {
@@ -30,10 +33,13 @@ impl Int8Linear {
         // A zero row keeps scale 1 instead of dividing by 0.
         let amax = w.abs().amax([1], true);
         let scale = amax.where_scalarother(&amax.gt(0.0), QMAX) / QMAX;
-        let q = (&w / &scale).round().clamp(-QMAX, QMAX).to_kind(Kind::Int8);
+        let q = (&w / &scale).round().clamp(-QMAX, QMAX);
         Some(Int8Linear {
-            weight_t: q.tr().contiguous(),
+            weight_t: q.to_kind(Kind::Int8).tr().contiguous(),
             scale: scale.reshape([n]),
+            weight_q_sum: q
+                .sum_dim_intlist([1i64].as_slice(), false, Kind::Float)
+                .reshape([1, n]),
             bias: bias.detach().to_kind(Kind::Float).contiguous(),
             k,
         })
@@ -46,14 +52,21 @@ impl Int8Linear {
             return None;
         }
         let x2 = x.reshape([-1, self.k]);
-        let amax = x2.abs().amax([1], true);
-        let row_scale = amax.where_scalarother(&amax.gt(0.0), QMAX) / QMAX;
-        let q = (&x2 / &row_scale)
+        // Per row: x ≈ step * (q + 127) + min, q in -127..=127.
+        let (min, max) = x2.aminmax(1, true);
+        let range = &max - &min;
+        let step = range.where_scalarother(&range.gt(0.0), 2.0 * QMAX) / (2.0 * QMAX);
+        let offset = &min / &step + QMAX;
+        let q = (&x2 / &step)
+            .g_sub_(&offset)
             .round_()
             .clamp_(-QMAX, QMAX)
             .to_kind(Kind::Int8);
+        // x·wᵀ ≈ scale_w * (step * (q·w_qᵀ) + (127 * step + min) * Σw_q)
         let mut y = q.internal_int_mm(&self.weight_t).to_kind(Kind::Float);
-        let _ = y.g_mul_(&row_scale);
+        let shift = &step * QMAX + &min;
+        let _ = y.g_mul_(&step);
+        let _ = y.addcmul_(&shift, &self.weight_q_sum);
         let _ = y.g_mul_(&self.scale);
         let _ = y.g_add_(&self.bias);
         let mut out_shape = shape;
@@ -90,6 +103,34 @@ mod tests {
         // leading dimensions kept
         let x = Tensor::randn([2, 5, 32], (Kind::Float, Device::Cpu));
         assert_eq!(q.forward(&x).unwrap().size(), [2, 5, 48]);
+    }
+
+    #[test]
+    fn constant_and_one_sided_rows_use_the_whole_range() {
+        tch::manual_seed(1);
+        let w = Tensor::randn([16, 64], (Kind::Float, Device::Cpu)) * 0.1;
+        let b = Tensor::zeros([16], (Kind::Float, Device::Cpu));
+        let q = Int8Linear::new(&w, &b).unwrap();
+        // a constant row is exact up to the weights' quantization
+        let c = Tensor::full([1, 64], 0.7, (Kind::Float, Device::Cpu));
+        let wq = Int8Linear::new(&w, &b).unwrap();
+        let w_deq = wq.weight_t.to_kind(Kind::Float).tr() * wq.scale.reshape([16, 1]);
+        let err = (q.forward(&c).unwrap() - c.linear(&w_deq, Some(&b)))
+            .abs()
+            .max();
+        assert!(err.double_value(&[]) < 1e-4, "{err}");
+        // GELU-like rows (-0.17..3): half the error of a symmetric quantization or better
+        let x = Tensor::rand([32, 64], (Kind::Float, Device::Cpu)) * 3.17 - 0.17;
+        let x = x.clamp_min(-0.17);
+        let exact = x.linear(&w_deq, Some(&b));
+        let asym = (q.forward(&x).unwrap() - &exact).abs().mean(Kind::Float);
+        let s = x.abs().amax([1], true) / QMAX;
+        let sym = ((&x / &s).round() * &s).linear(&w_deq, Some(&b)) - &exact;
+        let sym = sym.abs().mean(Kind::Float);
+        assert!(
+            asym.double_value(&[]) < 0.7 * sym.double_value(&[]),
+            "asymmetric {asym} vs symmetric {sym}"
+        );
     }
 
     #[test]
