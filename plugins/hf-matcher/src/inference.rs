@@ -140,11 +140,6 @@ impl HfEntityMatcher {
             .set_autocast_bf16(config.bf16)
             .map_err(|e| e.to_string())?;
         if config.quantize == Quantize::Int8 {
-            if device != Device::Cpu {
-                return Err(format!(
-                    "quantize = \"int8\" runs on the CPU only (device is {device:?})"
-                ));
-            }
             model
                 .freeze_for_int8_inference()
                 .map_err(|e| e.to_string())?;

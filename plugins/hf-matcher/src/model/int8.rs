@@ -113,8 +113,7 @@ mod tests {
         let q = Int8Linear::new(&w, &b).unwrap();
         // a constant row is exact up to the weights' quantization
         let c = Tensor::full([1, 64], 0.7, (Kind::Float, Device::Cpu));
-        let wq = Int8Linear::new(&w, &b).unwrap();
-        let w_deq = wq.weight_t.to_kind(Kind::Float).tr() * wq.scale.reshape([16, 1]);
+        let w_deq = q.weight_t.to_kind(Kind::Float).tr() * q.scale.reshape([16, 1]);
         let err = (q.forward(&c).unwrap() - c.linear(&w_deq, Some(&b)))
             .abs()
             .max();

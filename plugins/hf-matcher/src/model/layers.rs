@@ -50,8 +50,8 @@ impl Linear {
         fast.unwrap_or_else(|| x.linear(&self.weight, Some(&self.bias)))
     }
 
-    /// Inference only: keeps a packed (fp32 CPU inputs, where MKL is there) or int8 copy of the
-    /// weight; later updates of the weight would not reach it.
+    /// Inference only: keeps a packed (fp32 CPU inputs, where MKL is there), int8 or bf16 copy of
+    /// the weight; later updates of the weight would not reach it.
     pub fn freeze(&mut self, mode: LinearMode) {
         self.frozen = match mode {
             LinearMode::Packed => PackedLinear::new(&self.weight, &self.bias).map(Frozen::Packed),

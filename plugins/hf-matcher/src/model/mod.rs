@@ -31,8 +31,7 @@ pub use roberta::position_ids_from_input_ids;
 
 use crate::config::{Family, ModelConfig};
 use dropout::DropoutExt;
-pub use layers::LinearMode;
-use layers::{additive_mask, Layout, Linear};
+use layers::{additive_mask, Layout, Linear, LinearMode};
 
 enum Encoder {
     Bert(bert::BertModel),
@@ -147,10 +146,14 @@ impl TokenClassifier {
     /// As [`Self::freeze_for_inference`], the encoder's linears in dynamic int8 (CPU, fp32
     /// only; the classifier head stays fp32, packed).
     pub fn freeze_for_int8_inference(&mut self) -> Result<(), ModelError> {
-        if self.autocast_bf16 || self.vs.device() != Device::Cpu {
+        let device = self.vs.device();
+        if self.autocast_bf16 || device != Device::Cpu {
             return Err(ModelError::torch(
                 "quantizing to int8",
-                "int8 runs on the CPU without bf16 autocast",
+                format!(
+                    "int8 runs on the CPU without bf16 autocast (device {device:?}, bf16 {})",
+                    self.autocast_bf16
+                ),
             ));
         }
         self.freeze_encoder(LinearMode::Int8);
