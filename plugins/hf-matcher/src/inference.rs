@@ -203,6 +203,11 @@ impl HfEntityMatcher {
         })
     }
 
+    /// The window length: `tokenizer_max_length`, else the checkpoint's `model_max_length`.
+    pub fn max_length(&self) -> usize {
+        self.max_length
+    }
+
     /// The windows of one segment's text (one unless it exceeds `max_length` tokens).
     fn windows(&self, segment: usize, text: &str, out: &mut Vec<Window>) -> Result<usize, String> {
         let enc = self

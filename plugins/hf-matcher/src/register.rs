@@ -56,7 +56,7 @@ aggregation_strategy = "max"             # none | simple | first | average | max
 attrs_to_copy = []
 device = -1                              # -1 = cpu, N = cuda:N (or "cpu", "cuda:0")
 batch_size = 1
-# tokenizer_max_length = 512             # default: the tokenizer's model_max_length
+# tokenizer_max_length = 512             # default: the tokenizer's model_max_length (a checkpoint: its training length)
 # stride = 128                           # tokens shared by the windows of long segments
 # bf16 = false                           # bf16 autocast for the forward pass
 # hf_auth_token = "hf_..."

@@ -219,6 +219,12 @@ impl HfTokenizer {
         self.tok.get_vocab_size(true)
     }
 
+    /// Records the length this tokenizer truncates at in the saved tokenizer_config.json, as
+    /// transformers' `from_pretrained(..., model_max_length=n)` then `save_pretrained` does.
+    pub fn set_model_max_length(&mut self, n: usize) {
+        self.config.insert("model_max_length".into(), n.into());
+    }
+
     /// Special tokens the post-processor adds around one sequence (`[CLS]` … `[SEP]`: 2).
     pub fn special_tokens_count(&self) -> usize {
         self.tok

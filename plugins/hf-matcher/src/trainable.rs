@@ -195,8 +195,11 @@ impl HfEntityMatcherTrainable {
         model
             .set_autocast_bf16(config.bf16)
             .map_err(|e| e.to_string())?;
-        let tokenizer = HfTokenizer::from_dir(&dir).map_err(|e| e.to_string())?;
+        let mut tokenizer = HfTokenizer::from_dir(&dir).map_err(|e| e.to_string())?;
         let max_length = op_config::max_length(config.tokenizer_max_length, &dir, &model.config);
+        // A checkpoint is annotated at the length it was trained at unless told otherwise
+        // (medkit's checkpoints do the same): positions past it were never fine-tuned.
+        tokenizer.set_model_max_length(max_length);
         let specials = tokenizer.special_tokens_count();
         let stride = match config.long_documents {
             LongDocuments::Windows => {

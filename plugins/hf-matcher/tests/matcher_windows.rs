@@ -227,3 +227,38 @@ fn bad_values_name_their_key() {
     assert!(validate(&bad).unwrap_err().contains("window_stride"));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A checkpoint remembers the length it was trained at: its tokenizer_config.json says so (as
+/// medkit's checkpoints do) and the matcher windows at it unless told another length.
+#[test]
+fn checkpoints_are_annotated_at_their_training_length() {
+    use medkit_plugin_hf::inference::HfEntityMatcher;
+    let dir = temp_dir("windows-checkpoint-length");
+    write_tiny_bert(&dir, 0).unwrap();
+    let base = HfEntityMatcher::from_json(&json!({ "model": dir }).to_string()).unwrap();
+    assert!(base.max_length() > 24, "the base model's own length");
+
+    let mut t = trainable(&dir, json!({"tokenizer_max_length": 24})).unwrap();
+    let saved = dir.join("checkpoint");
+    t.save(saved.to_str().unwrap()).unwrap();
+    let config: Value = serde_json::from_str(
+        &std::fs::read_to_string(saved.join("tokenizer_config.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(config["model_max_length"], json!(24));
+
+    let matcher = |extra: Value| {
+        let mut c = json!({ "model": saved });
+        c.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        HfEntityMatcher::from_json(&c.to_string()).unwrap()
+    };
+    assert_eq!(matcher(json!({})).max_length(), 24);
+    assert_eq!(
+        matcher(json!({"tokenizer_max_length": 40})).max_length(),
+        40
+    );
+    // Training goes on from the checkpoint at the same length, as medkit's trainable does.
+    assert_eq!(trainable(&saved, json!({})).unwrap().max_length(), 24);
+}
