@@ -22,6 +22,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from cli_log import annotated  # bench/ is the script folder, first on sys.path
+
 ROOT = Path(__file__).resolve().parent.parent
 MEDKIT = ROOT / "target" / "release" / "medkit"
 
@@ -34,8 +36,10 @@ def annotate(model: str, test: str, out: Path, batch: int, quantize: str) -> dic
     log, _ = p.communicate()
     if p.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed:\n{log[-2000:]}")
-    m = re.search(r"Annotated (\d+) documents \((\d+) entities\) in ([\d.]+)s \(([\d.]+) docs/s\)", log)
-    return {"docs": int(m.group(1)), "entities": int(m.group(2)), "docs_per_s": float(m.group(4))}
+    done = annotated(log)
+    if done is None:
+        sys.exit(f"no 'Annotated …' line in the log of {' '.join(cmd)}:\n{log[-2000:]}")
+    return done
 
 
 def f1(test: str, predicted: Path, average: str) -> float:

@@ -46,6 +46,8 @@ import sys
 import time
 from pathlib import Path
 
+from cli_log import annotated  # bench/ is the script folder, first on sys.path
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 LABELS = ["CompositeMention", "DiseaseClass", "Modifier", "SpecificDisease"]
@@ -278,9 +280,7 @@ def run_rust(a, splits: dict, work: Path, env: dict, timeout: float | None) -> d
     b16, f1_b16 = {}, None
     if r16["rc"] == 0:
         t16 = Path(r16["log"]).read_text(errors="replace")
-        m = re.search(r"Annotated (\d+) documents \((\d+) entities\) in ([\d.]+)s \(([\d.]+) docs/s\)", t16)
-        if m:
-            b16 = {"docs": int(m.group(1)), "entities": int(m.group(2)), "docs_per_s": float(m.group(4))}
+        b16 = annotated(t16) or {}
         ev = subprocess.run(base + ["evaluate", "--reference", str(splits["test"]), "--predicted",
                                     str(out16), "--scheme", a.scheme, "--average", "macro",
                                     "--tokenizer", str(Path(ckpt) / "tokenizer.json")],

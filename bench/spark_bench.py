@@ -35,6 +35,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from cli_log import annotated  # bench/ is the script folder, first on sys.path
+
 ROOT = Path(__file__).resolve().parent.parent
 MEDKIT = ROOT / "target" / "release" / "medkit"
 DATA = ROOT / "data" / "ncbi-disease"
@@ -98,9 +100,10 @@ def run_cli(model: str, docs: Path, batch: int, work: Path) -> dict:
     out = log_path.read_text(errors="replace")
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit("medkit annotate failed:\n" + out[-2000:])
-    m = re.search(r"Annotated (\d+) documents \((\d+) entities\) in ([\d.]+)s \(([\d.]+) docs/s\)", out)
-    return {"docs": int(m.group(1)), "entities": int(m.group(2)), "seconds": float(m.group(3)),
-            "docs_per_s": float(m.group(4)), "wall_s": wall, "peak_rss_mb": ru.ru_maxrss / 1024.0}
+    done = annotated(out)
+    if done is None:
+        sys.exit("no 'Annotated …' line in medkit annotate's log:\n" + out[-2000:])
+    return {**done, "wall_s": wall, "peak_rss_mb": ru.ru_maxrss / 1024.0}
 
 
 def worker_peak_rss_mb(driver_pid: int) -> list[float]:
