@@ -100,6 +100,9 @@ def parse_args(argv=None):
                          "(bench: keeps the process wall time comparable)")
     ap.add_argument("--quiet", action="store_true", help="no per-epoch log / progress bars from medkit")
     ap.add_argument("--json-out", default=None, help="write the result JSON here")
+    ap.add_argument("--bf16", action="store_true",
+                    help="training and inference under torch.autocast(dtype=torch.bfloat16): the bf16 "
+                         "kernels (AMX / AVX512-BF16 on CPU) that medkit-rs's bf16 = true uses")
     args = ap.parse_args(argv)
     if args.inference_only is None:
         missing = [n for n in ("train", "val", "model", "output_dir") if getattr(args, n) is None]
@@ -159,6 +162,11 @@ def main(argv=None):
     from medkit.training import Trainer, TrainerConfig
     from medkit.training.callbacks import DefaultPrinterCallback, TrainerCallback
 
+    if args.bf16:
+        # medkit has no mixed-precision switch: the whole run goes under autocast, as a user would
+        # wrap trainer.train() and matcher.run() (thread-local; medkit trains on this thread).
+        torch.autocast(device_type="cpu" if args.device < 0 else "cuda", dtype=torch.bfloat16).__enter__()
+
     default_threads = torch.get_num_threads()
     if args.num_threads is not None:
         torch.set_num_threads(args.num_threads)
@@ -174,6 +182,7 @@ def main(argv=None):
         "torch_num_threads": torch.get_num_threads(),
         "torch_num_interop_threads": torch.get_num_interop_threads(),
         "device": "cpu" if args.device < 0 else f"cuda:{args.device}",
+        "autocast_bf16": args.bf16,
     }
     if args.device >= 0:
         env["cuda_device_name"] = torch.cuda.get_device_name(args.device)

@@ -19,7 +19,8 @@ drift of the machine's speed hits both alike). Reported per implementation: medi
   test_f1_b1, test_f1_b16  token-level macro F1 of the test annotations (the model's tokenizer)
   train_tflops, mfu    achieved training FLOP/s on non-padding tokens, and its fraction of the
                        measured fp32 GEMM peak (see bench/probe.py and BENCHMARKS.md for the model);
-                       with --rust-bf16 on a bf16 CPU, also mfu_vs_bf16_peak (the bf16 GEMM peak)
+                       with --rust-bf16 (--python-bf16) on a bf16 CPU, also that side's
+                       mfu_vs_bf16_peak (the bf16 GEMM peak)
 
 The result file records the CPU model and its AVX-512 / AMX / VNNI flags, and the fp32 (and, on a
 CPU with AMX or AVX512-BF16, bf16) GEMM peaks. --rust-quantize int8 annotates with the int8 model.
@@ -350,6 +351,8 @@ def run_python(a, splits: dict, work: Path, env: dict, timeout: float | None) ->
            "--aggregation-strategy", "max", "--skip-corpus-stats", "--json-out", str(out_json)]
     if a.threads:
         cmd += ["--num-threads", str(a.threads)]
+    if a.python_bf16:
+        cmd.append("--bf16")
     r = run_proc(cmd, work / "run.log", env=env, timeout=timeout)
     res = {"ok": False, "procs": {"run": r}}
     if r["rc"] != 0 or not out_json.exists():
@@ -571,6 +574,9 @@ def parse_args(argv=None):
                     help="Rust side annotation quantized (`quantize` of the matcher); workload name gets -int8")
     ap.add_argument("--rust-bf16", action="store_true",
                     help="Rust side with bf16 autocast (training and annotation); workload name gets -bf16")
+    ap.add_argument("--python-bf16", action="store_true",
+                    help="Python medkit under torch.autocast bf16 (the same bf16 kernels as --rust-bf16: "
+                         "the same-kernels comparison on a CPU with AMX / AVX512-BF16)")
     ap.add_argument("--python-mkl-avx512", action="store_true",
                     help="Python side with MKL's vendor check off (LD_PRELOAD shim), as medkit-rs runs "
                          "MKL on AVX-512 CPUs; workload name gets -py-mkl-avx512")
@@ -613,6 +619,8 @@ def parse_args(argv=None):
             a.workload += "-" + a.rust_quantize
         if a.python_mkl_avx512:
             a.workload += "-py-mkl-avx512"
+        if a.python_bf16:
+            a.workload += "-py-bf16"
     a.model = Path(os.path.abspath(a.model))
     a.medkit_bin = Path(a.medkit_bin).resolve()
     a.plugin_dir = Path(a.plugin_dir).resolve() if a.plugin_dir else a.medkit_bin.parent
@@ -743,6 +751,7 @@ def main(argv=None) -> int:
                          "threads": a.threads or probe["versions"].get("torch_default_threads"),
                          "omp_wait_policy": a.omp_wait_policy, "reps_asked": a.reps,
                          "python_mkl_avx512": a.python_mkl_avx512,
+                         "python_bf16": a.python_bf16,
                          "order": "alternating: the sides in order (rust, python[, pyapi]), then reversed, ...",
                          "python": a.python, "medkit_bin": str(a.medkit_bin)},
             "flops": flops,
@@ -757,7 +766,7 @@ def main(argv=None) -> int:
             figs["train_tflops"] = median_min_max(tfl)
             figs["mfu"] = median_min_max([x * 1e12 / peak for x in tfl] if peak else [])
             bf16_peak = (flops.get("gemm") or {}).get("peak_bf16_flops")
-            if s == "rust" and a.rust_bf16 and bf16_peak:
+            if bf16_peak and ((s == "rust" and a.rust_bf16) or (s == "python" and a.python_bf16)):
                 # bf16 autocast runs its GEMMs in bf16: its MFU against the bf16 peak too
                 figs["mfu_vs_bf16_peak"] = median_min_max([x * 1e12 / bf16_peak for x in tfl])
             wl[s] = {"figures": figs, "runs": results[s], "reps_ok": len(ok), "reps_failed": len(results[s]) - len(ok)}
