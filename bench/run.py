@@ -220,13 +220,14 @@ log_step_interval = 50
 [annotate]
 input = "test"
 output = {json.dumps(str(work / 'test-annotated-b1.jsonl'))}
-batch_size = 1
+batch_size = 64  # documents per call, as `medkit annotate`; the model runs them one at a time
 drop_existing_entities = true
 
 [annotate.matcher]
 operation = "hf-entity-matcher"
 model = "@last"
 aggregation_strategy = "max"
+batch_size = 1
 device = {json.dumps(dev)}
 bf16 = {str(a.rust_bf16).lower()}
 quantize = {json.dumps(a.rust_quantize)}

@@ -110,8 +110,7 @@ pub struct AnnotateSection {
     pub input: String,
     /// Output medkit JSONL path.
     pub output: PathBuf,
-    /// Documents per call to the NER operation (at least 64 are passed, as `medkit annotate`
-    /// does: the matcher sorts them by length and batches them with its own `batch_size`).
+    /// Documents per call to the NER operation.
     #[serde(default = "defaults::batch")]
     pub batch_size: usize,
     /// Remove the input documents' entities first, so the output holds predictions only.
