@@ -186,12 +186,27 @@ fn dequantize_rows(acc: &[i32], y: &mut [f32], step: &[f32], shift: &[f32], c: &
 mod tests {
     use super::*;
 
+    /// A seeded random `[out, inp]` layer (weights ~0.1) with a random or a zero bias.
+    fn random_layer(
+        seed: i64,
+        out: i64,
+        inp: i64,
+        random_bias: bool,
+    ) -> (Tensor, Tensor, Int8Linear) {
+        tch::manual_seed(seed);
+        let w = Tensor::randn([out, inp], (Kind::Float, Device::Cpu)) * 0.1;
+        let b = if random_bias {
+            Tensor::randn([out], (Kind::Float, Device::Cpu))
+        } else {
+            Tensor::zeros([out], (Kind::Float, Device::Cpu))
+        };
+        let q = Int8Linear::new(&w, &b).expect("an fp32 CPU weight");
+        (w, b, q)
+    }
+
     #[test]
     fn int8_linear_is_close_to_fp32_for_any_row_count() {
-        tch::manual_seed(0);
-        let w = Tensor::randn([48, 32], (Kind::Float, Device::Cpu)) * 0.1;
-        let b = Tensor::randn([48], (Kind::Float, Device::Cpu));
-        let q = Int8Linear::new(&w, &b).expect("an fp32 CPU weight");
+        let (w, b, q) = random_layer(0, 48, 32, true);
         for rows in [1i64, 2, 7, 31, 64, 130] {
             let x = Tensor::randn([rows, 32], (Kind::Float, Device::Cpu));
             let exact = x.linear(&w, Some(&b));
@@ -214,10 +229,7 @@ mod tests {
 
     #[test]
     fn constant_and_one_sided_rows_use_the_whole_range() {
-        tch::manual_seed(1);
-        let w = Tensor::randn([16, 64], (Kind::Float, Device::Cpu)) * 0.1;
-        let b = Tensor::zeros([16], (Kind::Float, Device::Cpu));
-        let q = Int8Linear::new(&w, &b).unwrap();
+        let (_, b, q) = random_layer(1, 16, 64, false);
         // a constant row is exact up to the weights' quantization
         let c = Tensor::full([1, 64], 0.7, (Kind::Float, Device::Cpu));
         let w_deq = q.weight_t.to_kind(Kind::Float).tr() * q.scale.reshape([16, 1]);
@@ -242,10 +254,7 @@ mod tests {
     /// The two fused passes compute what libtorch's elementwise calls did, step for step.
     #[test]
     fn fused_passes_match_the_libtorch_formulation() {
-        tch::manual_seed(2);
-        let w = Tensor::randn([24, 40], (Kind::Float, Device::Cpu)) * 0.1;
-        let b = Tensor::randn([24], (Kind::Float, Device::Cpu));
-        let q = Int8Linear::new(&w, &b).unwrap();
+        let (_, _, q) = random_layer(2, 24, 40, true);
         let x = Tensor::randn([9, 40], (Kind::Float, Device::Cpu)) * 2.0;
         let _ = x.get(3).fill_(0.25); // a constant row
         let (min, max) = x.aminmax(1, true);
@@ -274,9 +283,7 @@ mod tests {
     /// Large inputs are split by rows across libtorch's thread count: same result as one thread.
     #[test]
     fn threads_split_rows_without_changing_the_result() {
-        tch::manual_seed(3);
-        let w = Tensor::randn([64, 512], (Kind::Float, Device::Cpu)) * 0.1;
-        let q = Int8Linear::new(&w, &Tensor::zeros([64], (Kind::Float, Device::Cpu))).unwrap();
+        let (_, _, q) = random_layer(3, 64, 512, false);
         let x = Tensor::randn([301, 512], (Kind::Float, Device::Cpu));
         let before = tch::get_num_threads();
         tch::set_num_threads(1);
