@@ -44,6 +44,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -162,10 +163,18 @@ def main(argv=None):
     from medkit.training import Trainer, TrainerConfig
     from medkit.training.callbacks import DefaultPrinterCallback, TrainerCallback
 
-    if args.bf16:
-        # medkit has no mixed-precision switch: the whole run goes under autocast, as a user would
-        # wrap trainer.train() and matcher.run() (thread-local; medkit trains on this thread).
-        torch.autocast(device_type="cpu" if args.device < 0 else "cuda", dtype=torch.bfloat16).__enter__()
+    def bf16_region(cache: bool):
+        """torch.autocast bf16 where --bf16 (medkit has no mixed-precision switch: a user wraps
+        trainer.train() and matcher.run(), as transformers' Trainer wraps each step).
+
+        Training goes without autocast's weight-cast cache: it is cleared only when the
+        outermost region exits, so one region around training would keep using the first step's
+        bf16 weights (the model never learns). Each weight is cast once per forward either way.
+        Inference keeps the cache (fixed weights: cast once per region)."""
+        if not args.bf16:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type="cpu" if args.device < 0 else "cuda",
+                              dtype=torch.bfloat16, cache_enabled=cache)
 
     default_threads = torch.get_num_threads()
     if args.num_threads is not None:
@@ -367,7 +376,8 @@ def main(argv=None):
             callback=cb,
         )
         t0 = time.perf_counter()
-        history = trainer.train()
+        with bf16_region(cache=False):
+            history = trainer.train()
         train_total_s = time.perf_counter() - t0
 
         epochs = []
@@ -486,14 +496,17 @@ def main(argv=None):
             segments = [d.raw_segment for d in test_docs]
             sync()
             t0 = time.perf_counter()
-            if bs == 1:
-                # public API, one call per doc, so each predicted entity is attributed to its doc
-                predicted = [matcher.run([seg]) for seg in segments]
-            else:
-                # HFEntityMatcher.run() returns one flat list for all segments; to keep the batching
-                # and still group entities per doc, do exactly what run() does minus the flattening
-                all_matches = list(matcher._pipeline(s.text for s in segments))
-                predicted = [list(matcher._matches_to_entities(m, s)) for m, s in zip(all_matches, segments)]
+            with bf16_region(cache=True):
+                if bs == 1:
+                    # public API, one call per doc, so each predicted entity is attributed to its doc
+                    predicted = [matcher.run([seg]) for seg in segments]
+                else:
+                    # HFEntityMatcher.run() returns one flat list for all segments; to keep the
+                    # batching and still group entities per doc, do exactly what run() does minus
+                    # the flattening
+                    all_matches = list(matcher._pipeline(s.text for s in segments))
+                    predicted = [list(matcher._matches_to_entities(m, s))
+                                 for m, s in zip(all_matches, segments)]
             sync()
             infer_s = time.perf_counter() - t0
 
