@@ -1,6 +1,7 @@
 //! Building blocks shared by the encoder families. Parameters are created zero-filled (the
 //! checkpoint overwrites them; random init would only burn time) under HF's names.
 use super::int8::Int8Linear;
+use super::mkl_bf16::MklBf16Linear;
 use super::packed::PackedLinear;
 use tch::nn::{Init, Path};
 use tch::{Kind, Tensor};
@@ -12,7 +13,8 @@ pub enum LinearMode {
     Packed,
     /// Dynamic int8 ([`Int8Linear`]).
     Int8,
-    /// bf16 copies of the weights, for bf16 autocast: made once instead of at every forward.
+    /// bf16 copies of the weights, for bf16 autocast: made once instead of at every forward,
+    /// run through MKL's bf16 GEMM where it is ([`MklBf16Linear`]).
     Bf16,
 }
 
@@ -20,6 +22,7 @@ pub enum LinearMode {
 enum Frozen {
     Packed(PackedLinear),
     Int8(Int8Linear),
+    MklBf16(MklBf16Linear),
     Bf16 { weight: Tensor, bias: Tensor },
 }
 
@@ -42,6 +45,7 @@ impl Linear {
         let fast = match &self.frozen {
             Some(Frozen::Packed(p)) => p.forward(x),
             Some(Frozen::Int8(q)) => q.forward(x),
+            Some(Frozen::MklBf16(l)) => l.forward(x),
             Some(Frozen::Bf16 { weight, bias }) => {
                 Some(x.to_kind(Kind::BFloat16).linear(weight, Some(bias)))
             }
@@ -56,10 +60,14 @@ impl Linear {
         self.frozen = match mode {
             LinearMode::Packed => PackedLinear::new(&self.weight, &self.bias).map(Frozen::Packed),
             LinearMode::Int8 => Int8Linear::new(&self.weight, &self.bias).map(Frozen::Int8),
-            LinearMode::Bf16 => Some(Frozen::Bf16 {
-                weight: self.weight.detach().to_kind(Kind::BFloat16),
-                bias: self.bias.detach().to_kind(Kind::BFloat16),
-            }),
+            LinearMode::Bf16 => Some(
+                MklBf16Linear::new(&self.weight, &self.bias)
+                    .map(Frozen::MklBf16)
+                    .unwrap_or_else(|| Frozen::Bf16 {
+                        weight: self.weight.detach().to_kind(Kind::BFloat16),
+                        bias: self.bias.detach().to_kind(Kind::BFloat16),
+                    }),
+            ),
         };
     }
 

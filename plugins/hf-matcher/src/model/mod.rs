@@ -10,6 +10,7 @@
 //! - Not supported: relative position embeddings, TF/Flax weights, torch < 1.6 pickles.
 pub mod autocast;
 mod bert;
+mod cblas;
 mod distilbert;
 mod dropout;
 mod encoder;
@@ -18,6 +19,7 @@ mod int8;
 mod layers;
 mod libtorch;
 mod load;
+mod mkl_bf16;
 mod packed;
 mod roberta;
 mod save;
@@ -131,8 +133,9 @@ impl TokenClassifier {
     }
 
     /// Prepares an inference-only model: fused attention projections, computed once instead of
-    /// per forward, and the encoder's weights either packed for MKL's GEMM (fp32) or, under
-    /// bf16 autocast (so set autocast first), cast to bf16 once instead of at every forward.
+    /// per forward, and the linear layers' weights either packed for MKL's GEMM (fp32) or, under
+    /// bf16 autocast (so set autocast first), cast to bf16 once instead of at every forward (and
+    /// run through MKL's bf16 GEMM where it is, `mkl_bf16`).
     /// Training such a model would leave these copies stale.
     pub fn freeze_for_inference(&mut self) {
         let mode = if self.autocast_bf16 {
@@ -165,10 +168,11 @@ impl TokenClassifier {
             Encoder::Bert(m) => m.freeze(mode),
             Encoder::DistilBert(m) => m.freeze(mode),
         }
-        if matches!(mode, LinearMode::Packed | LinearMode::Int8) {
-            // the head stays fp32 (under bf16 autocast, libtorch's linear casts it)
-            self.classifier.freeze(LinearMode::Packed);
-        }
+        // The head: packed fp32 for fp32 and int8 (it stays fp32 there), bf16 under bf16.
+        self.classifier.freeze(match mode {
+            LinearMode::Packed | LinearMode::Int8 => LinearMode::Packed,
+            LinearMode::Bf16 => LinearMode::Bf16,
+        });
     }
 
     /// Runs `f` under bf16 autocast when it is on (CUDA or CPU), logits back in fp32.

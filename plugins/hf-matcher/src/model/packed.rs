@@ -4,15 +4,13 @@
 //! a profile). Weights are packed once, when a model is frozen for inference. Libtorch builds
 //! without MKL, other devices, bf16 and `MEDKIT_PACKED_GEMM=0` keep libtorch's own linear.
 
+use super::cblas::{bias_rows, linear_dims, with_leading_dims, NO_TRANS, ROW_MAJOR, TRANS};
 use std::alloc::Layout;
 use std::os::raw::c_int;
 use std::sync::OnceLock;
 use tch::{Device, Kind, Tensor};
 
-// CBLAS / MKL enumerations (mkl_cblas.h).
-const ROW_MAJOR: c_int = 101;
-const NO_TRANS: c_int = 111;
-const TRANS: c_int = 112;
+// MKL's packed-GEMM enumerations (mkl_cblas.h).
 const PACKED: c_int = 151;
 const B_MATRIX: c_int = 162;
 /// The row count the weights are packed for; MKL's packed B serves any row count of A (checked
@@ -77,14 +75,7 @@ impl PackedLinear {
     /// None where packing does not apply (no MKL, not an fp32 CPU weight, sizes beyond i32).
     pub fn new(weight: &Tensor, bias: &Tensor) -> Option<Self> {
         let mkl = mkl()?;
-        if weight.device() != Device::Cpu || weight.kind() != Kind::Float || weight.dim() != 2 {
-            return None;
-        }
-        let (n, k) = weight.size2().ok()?;
-        let (n, k) = (c_int::try_from(n).ok()?, c_int::try_from(k).ok()?);
-        if n == 0 || k == 0 || bias.size() != [n as i64] || bias.kind() != Kind::Float {
-            return None;
-        }
+        let (n, k) = linear_dims(weight, bias)?;
         let w = weight.detach().contiguous();
         // SAFETY: sizes checked; `buf` has the size MKL asks for, 64-byte aligned; `w` is a
         // contiguous [n, k] fp32 CPU tensor (row-major, leading dimension k) alive here.
@@ -121,10 +112,7 @@ impl PackedLinear {
         }
         let x2 = x.reshape([-1, self.k as i64]).contiguous();
         let m = c_int::try_from(x2.size()[0]).ok()?;
-        // As libtorch's addmm: the output starts as the bias rows, the product is added to it.
-        // A fresh tensor (`contiguous()` of a 1-row expand would alias the bias itself).
-        let mut out = Tensor::empty([m as i64, self.n as i64], (Kind::Float, Device::Cpu));
-        out.copy_(&self.bias.expand([m as i64, self.n as i64], false));
+        let out = bias_rows(&self.bias, m, self.n);
         if m > 0 {
             // SAFETY: `x2` is contiguous [m, k] fp32, `out` contiguous [m, n] fp32 (fresh),
             // `buf` holds B packed for k x n; all alive for the call.
@@ -146,9 +134,7 @@ impl PackedLinear {
                 );
             }
         }
-        let mut out_shape = shape;
-        *out_shape.last_mut()? = self.n as i64;
-        Some(out.view(out_shape.as_slice()))
+        with_leading_dims(out, shape, self.n)
     }
 }
 
@@ -165,10 +151,8 @@ mod tests {
 
     #[test]
     fn packed_matches_libtorch_linear_for_any_row_count() {
-        let _rng = crate::torch_rng_lock();
-        tch::manual_seed(5);
+        let (_rng, w, b) = super::super::cblas::random_linear(5);
         let opts = (Kind::Float, Device::Cpu);
-        let (w, b) = (Tensor::randn([70, 48], opts), Tensor::randn([70], opts));
         let Some(p) = PackedLinear::new(&w, &b) else {
             eprintln!("no MKL packed GEMM in this libtorch: nothing to check");
             return;
