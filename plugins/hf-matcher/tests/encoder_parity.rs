@@ -286,8 +286,11 @@ fn autocast_bf16_switch() {
         d > 0.0 && d < 2.0 * diff,
         "bf16-frozen vs fp32 logits: {d} (autocast: {diff})"
     );
-    // and an int8-frozen model is refused under bf16
+    // and an int8-frozen model is refused under bf16, as is fp32 once frozen in bf16
     assert!(frozen.freeze_for_int8_inference().is_err());
+    let err = frozen.set_autocast_bf16(false).unwrap_err().to_string();
+    assert!(err.contains("frozen for bf16 inference"), "{err}");
+    assert!(frozen.autocast_bf16());
 }
 
 #[test]

@@ -75,6 +75,11 @@ impl Linear {
     pub fn is_frozen_fp32(&self) -> bool {
         matches!(self.frozen, Some(Frozen::Packed(_) | Frozen::Int8(_)))
     }
+
+    /// Whether a bf16 copy runs in bf16 whatever autocast says.
+    pub fn is_frozen_bf16(&self) -> bool {
+        matches!(self.frozen, Some(Frozen::MklBf16(_) | Frozen::Bf16 { .. }))
+    }
 }
 
 pub struct LayerNorm {

@@ -240,6 +240,13 @@ impl TokenClassifier {
                 "the model is already frozen for fp32 inference (packed weights); enable bf16 first",
             ));
         }
+        if !on && self.classifier.is_frozen_bf16() {
+            // The bf16 copies would keep running in bf16 without autocast.
+            return Err(ModelError::torch(
+                "disabling bf16 autocast",
+                "the model is already frozen for bf16 inference (bf16 weights); load it again for fp32",
+            ));
+        }
         if on && self.vs.device().is_cuda() {
             autocast::set_cuda_autocast_dtype(autocast::BFLOAT16)?;
         } else if on {
