@@ -29,9 +29,13 @@ def test_medkit_signatures():
     def params(f):
         return list(inspect.signature(f).parameters)
 
-    assert params(HFEntityMatcher.__init__)[1:] == [
+    assert params(HFEntityMatcher.__init__)[1:10] == [
         "model", "aggregation_strategy", "attrs_to_copy", "device", "batch_size", "hf_auth_token",
         "cache_dir", "name", "uid"]
+    # medkit-rs's own arguments come after medkit's, keyword only
+    extras = list(inspect.signature(HFEntityMatcher.__init__).parameters.values())[10:]
+    assert [(p.name, p.kind) for p in extras] == [
+        ("bf16", inspect.Parameter.KEYWORD_ONLY), ("quantize", inspect.Parameter.KEYWORD_ONLY)]
     assert params(HFEntityMatcher.make_trainable) == [
         "model_name_or_path", "labels", "tagging_scheme", "tag_subtokens", "tokenizer_max_length",
         "hf_auth_token", "device"]
@@ -115,3 +119,34 @@ def test_import_bounds_onednns_primitive_cache_unless_the_user_set_it():
         r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=run_env)
         assert r.returncode == 0, r.stderr[-2000:]
         assert r.stdout.split()[-1] == expected
+
+
+def test_matcher_bf16_and_int8_reach_the_operation(trained_checkpoint, small_corpus):
+    """``HFEntityMatcher(bf16=True)`` / ``(quantize="int8")`` give the entities of the matcher
+    operation with that key, other scores than fp32; bad values raise."""
+    import pytest
+
+    from medkit_rs import HFEntityMatcher, MedkitError, operation
+
+    with open(small_corpus["test"], encoding="utf-8") as f:
+        texts = [d["text"] for d in map(json.loads, f) if "text" in d][:40]
+
+    def found(matcher):
+        return [[(e.label, e.spans[0].start, e.spans[-1].end, e.attrs.get(label="score")[0].value)
+                 for e in matcher.run([t])] for t in texts]
+
+    fp32 = found(HFEntityMatcher(model=trained_checkpoint))
+    assert sum(map(len, fp32)) > 0
+    for key, value in (("bf16", True), ("quantize", "int8")):
+        mine = found(HFEntityMatcher(model=trained_checkpoint, **{key: value}))
+        theirs = found(operation("hf-entity-matcher", kind="ner", model=trained_checkpoint, **{key: value}))
+        assert mine == theirs, key
+        assert mine != fp32, f"{key} did not reach the matcher"
+    with pytest.raises(TypeError, match="bf16"):
+        HFEntityMatcher(model=trained_checkpoint, bf16="yes")
+    with pytest.raises(TypeError, match="quantize"):
+        HFEntityMatcher(model=trained_checkpoint, quantize=8)
+    with pytest.raises(MedkitError, match="int4"):
+        HFEntityMatcher(model=trained_checkpoint, quantize="int4")
+    with pytest.raises(MedkitError, match="bf16"):
+        HFEntityMatcher(model=trained_checkpoint, bf16=True, quantize="int8")
