@@ -2,8 +2,8 @@
 //! CPU library; AMX or AVX512-BF16 kernels). Under autocast libtorch runs bf16 matmuls through
 //! oneDNN, which compiles a kernel for each new input shape: annotation batches bring a new row
 //! count at nearly every call, and compiling took ~28% of the matmul time at batch 1. MKL's
-//! kernels are built in, and at 30–128 rows they ran 1.5–2× oneDNN's even with its kernel
-//! cached (BENCHMARKS.md). CPUs without AVX512-BF16, other devices and `MEDKIT_MKL_BF16=0` keep
+//! kernels are built in, and at 30–128 rows they ran 1–2× oneDNN's even with its kernel cached
+//! (BENCHMARKS.md). CPUs without AVX512-BF16, other devices and `MEDKIT_MKL_BF16=0` keep
 //! libtorch's linear.
 
 use super::cblas::{bias_rows, linear_dims, with_leading_dims, NO_TRANS, ROW_MAJOR, TRANS};
@@ -38,7 +38,7 @@ fn gemm() -> Option<GemmBf16> {
 }
 
 /// Native bf16 dot products (AVX512-BF16, which every AMX CPU has): elsewhere MKL would convert
-/// to fp32 and the autocast path is measured instead.
+/// to fp32, so the autocast path stays.
 fn cpu_has_bf16() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
